@@ -1,0 +1,294 @@
+"""Every setting of imgpipe, in one pydantic-settings class read from `IMGPIPE_*` variables."""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import lru_cache
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from core.errors import ConfigError
+
+ENV_PREFIX = "IMGPIPE_"
+MiB = 1024 * 1024
+
+OutputFormat = Literal["jpeg", "webp", "avif"]
+
+
+class RenditionSpec(BaseModel):
+    """One output the pipeline makes of every image."""
+
+    model_config = {"frozen": True}
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")
+    longest_side: int = Field(ge=16, le=16384)
+    format: OutputFormat = "jpeg"
+    quality: int = Field(default=85, ge=1, le=100)
+    # WebP encoder effort (0 fast .. 6 small). 4 is libwebp's default; 2 costs half the time.
+    webp_method: int = Field(default=4, ge=0, le=6)
+
+    @property
+    def extension(self) -> str:
+        return {"jpeg": "jpg", "webp": "webp", "avif": "avif"}[self.format]
+
+    @property
+    def content_type(self) -> str:
+        return f"image/{self.format}"
+
+
+DEFAULT_RENDITIONS = (
+    RenditionSpec(name="display", longest_side=2048, format="jpeg", quality=85),
+    RenditionSpec(name="thumb", longest_side=256, format="jpeg", quality=80),
+)
+
+
+def _split_list(value: Any) -> Any:
+    """Lists come from the environment as JSON (`["a","b"]`) or as plain `a,b`."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            return json.loads(text)
+        return [item.strip() for item in text.split(",") if item.strip()]
+    return value
+
+
+def _parse_renditions(value: Any) -> Any:
+    """Renditions come as JSON, or compactly as `name:side[:format[:quality]]`, comma separated."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text.startswith("["):
+        return json.loads(text)
+    specs = []
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        fields = item.split(":")
+        if len(fields) < 2 or len(fields) > 4:
+            raise ValueError(f"rendition {item!r} is not name:side[:format[:quality]]")
+        spec: dict[str, Any] = {"name": fields[0], "longest_side": fields[1]}
+        if len(fields) > 2:
+            spec["format"] = fields[2]
+        if len(fields) > 3:
+            spec["quality"] = fields[3]
+        specs.append(spec)
+    return specs
+
+
+StrList = Annotated[list[str], NoDecode]
+
+
+class Settings(BaseSettings):
+    """imgpipe's configuration. Each field is read from `IMGPIPE_<FIELD NAME>`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, extra="ignore", frozen=True, validate_default=True
+    )
+
+    # Where things are kept. Every adapter is chosen by a URL.
+    database_url: str = Field(
+        default="sqlite:///.imgpipe/warehouse.db",
+        description="SQLAlchemy URL of the warehouse: sqlite, postgresql+psycopg or redshift+...",
+    )
+    storage_url: str = Field(
+        default="file://.imgpipe/objects",
+        description="Object storage: file://DIR (local folder) or s3://bucket/prefix.",
+    )
+    s3_endpoint_url: str | None = Field(
+        default=None, description="Endpoint of an S3-compatible server (moto, MinIO); unset on AWS."
+    )
+    aws_region: str | None = Field(
+        default=None, description="AWS region; defaults to the SDK's own resolution."
+    )
+    presign_expiry_seconds: int = Field(
+        default=900, ge=30, le=900, description="Lifetime of presigned URLs (at most 15 minutes)."
+    )
+    signing_key: SecretStr | None = Field(
+        default=None,
+        description="HMAC key for the local folder store's signed URLs; a random one if unset.",
+    )
+
+    # Bucket lifecycle, applied by `imgpipe storage setup` and mirrored by the SAM template.
+    archive_after_days: int = Field(
+        default=7, ge=0, description="Days before renditions/ moves to DEEP_ARCHIVE."
+    )
+    uploads_expire_days: int = Field(
+        default=1, ge=1, description="Days before uncompleted direct uploads expire."
+    )
+    abort_multipart_days: int = Field(
+        default=1, ge=1, description="Days before incomplete multipart uploads are aborted."
+    )
+    restore_days: int = Field(
+        default=7, ge=1, le=365, description="Default days a restored archive copy stays readable."
+    )
+
+    # Limits, checked before any pixel is decoded.
+    max_bytes: int = Field(default=25 * MiB, ge=1, description="Largest accepted input, in bytes.")
+    max_pixels: int = Field(
+        default=50_000_000, ge=1, description="Largest width*height (decompression bombs)."
+    )
+    max_frames: int = Field(default=100, ge=1, description="Most frames of an animated input.")
+    max_side: int = Field(default=20_000, ge=1, description="Longest accepted side, in pixels.")
+
+    # What the pipeline produces.
+    renditions: Annotated[tuple[RenditionSpec, ...], NoDecode] = Field(
+        default=DEFAULT_RENDITIONS,
+        description="Outputs: JSON list, or name:side[:format[:quality]],... "
+        "(default display:2048:jpeg:85,thumb:256:jpeg:80).",
+    )
+    size_tolerance: float = Field(
+        default=0.05,
+        ge=0.0,
+        lt=0.5,
+        description="A rendition of a larger source may be this much under its target "
+        "(lets JPEGs decode at a reduced DCT scale without a resample); 0 means exact.",
+    )
+    ingest_workers: int = Field(
+        default=2, ge=1, le=64, description="Threads that process a batch (Pillow frees the GIL)."
+    )
+
+    # Upload API.
+    auth: Literal["keys", "gateway", "open"] | None = Field(
+        default=None,
+        description="keys: X-API-Key checked against api_keys; gateway: customer from the API "
+        "Gateway authoriser; open: everyone is customer `local`. Unset: keys if any are "
+        "configured, else open (refused on Lambda).",
+    )
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="customer_id:sha256hex(key) pairs, comma separated. Never plain keys.",
+    )
+    admin_customers: StrList = Field(
+        default_factory=list, description="Customers whose keys see every customer's statistics."
+    )
+    max_request_bytes: int | None = Field(
+        default=None, ge=1, description="Largest request body; defaults to max_bytes + 64 KiB."
+    )
+    log_level: str = Field(default="INFO", description="Log level of the imgpipe loggers.")
+
+    # Stream worker.
+    kafka_bootstrap_servers: str = Field(
+        default="127.0.0.1:9092", description="Kafka/MSK bootstrap brokers, comma separated."
+    )
+    kafka_topics: StrList = Field(default=["images"], description="Topics the consumer reads.")
+    kafka_group_id: str = Field(default="imgpipe", description="Consumer group id.")
+    kafka_dlq_topic: str | None = Field(
+        default=None,
+        description="Dead-letter topic; unset: dead letters go to dead-letter/ in the bucket.",
+    )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT", description="PLAINTEXT locally; SASL_SSL on MSK (IAM or SCRAM)."
+    )
+    kafka_sasl_mechanism: Literal["OAUTHBEARER", "SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] | None = (
+        Field(default=None, description="OAUTHBEARER for MSK IAM, SCRAM-SHA-512 for MSK SCRAM.")
+    )
+    kafka_sasl_username: str | None = Field(default=None, description="SASL/SCRAM user name.")
+    kafka_sasl_password: SecretStr | None = Field(default=None, description="SASL/SCRAM password.")
+    kafka_ssl_ca_location: str | None = Field(
+        default=None, description="CA bundle for TLS to the brokers; the system's if unset."
+    )
+    kafka_batch_size: int = Field(
+        default=50, ge=1, le=10_000, description="Records the consumer processes per batch."
+    )
+    kafka_max_message_bytes: int = Field(
+        default=1 * MiB, ge=1024, description="Largest record the producer sends (MSK: ~1 MB)."
+    )
+    stream_allowed_buckets: StrList = Field(
+        default_factory=list, description="Buckets an image_s3_uri record may name."
+    )
+    stream_default_customer: str = Field(
+        default="stream", description="Customer of records that carry no customer id."
+    )
+
+    @field_validator("kafka_topics", "admin_customers", "stream_allowed_buckets", mode="before")
+    @classmethod
+    def _lists(cls, value: Any) -> Any:
+        return _split_list(value)
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _keys(cls, value: Any) -> Any:
+        return _split_list(value)
+
+    @field_validator("api_keys")
+    @classmethod
+    def _key_pairs(cls, value: list[SecretStr]) -> list[SecretStr]:
+        for pair in value:
+            customer, _, digest = pair.get_secret_value().partition(":")
+            if not customer or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+                raise ValueError("each entry must be customer_id:sha256hex(key), 64 lowercase hex")
+        return value
+
+    @field_validator("renditions", mode="before")
+    @classmethod
+    def _renditions(cls, value: Any) -> Any:
+        return _parse_renditions(value)
+
+    @field_validator("renditions")
+    @classmethod
+    def _distinct(cls, value: tuple[RenditionSpec, ...]) -> tuple[RenditionSpec, ...]:
+        names = [spec.name for spec in value]
+        if not names:
+            raise ValueError("at least one rendition is needed")
+        if len(set(names)) != len(names):
+            raise ValueError(f"rendition names repeat: {names}")
+        return value
+
+    @field_validator("storage_url")
+    @classmethod
+    def _storage(cls, value: str) -> str:
+        if not value.startswith(("file://", "s3://")):
+            raise ValueError("must start with file:// or s3://")
+        if value.startswith("s3://") and not value[5:].split("/", 1)[0]:
+            raise ValueError("s3:// URL names no bucket")
+        return value
+
+    @model_validator(mode="after")
+    def _sasl(self) -> Settings:
+        if self.kafka_sasl_mechanism and self.kafka_sasl_mechanism.startswith("SCRAM"):
+            if not (self.kafka_sasl_username and self.kafka_sasl_password):
+                raise ValueError(
+                    "IMGPIPE_KAFKA_SASL_USERNAME and IMGPIPE_KAFKA_SASL_PASSWORD are needed for SCRAM"
+                )
+        return self
+
+    @property
+    def request_limit(self) -> int:
+        return self.max_request_bytes or self.max_bytes + 64 * 1024
+
+    def api_key_digests(self) -> dict[str, str]:
+        """sha256 hex digest -> customer id."""
+        pairs = (key.get_secret_value().partition(":") for key in self.api_keys)
+        return {digest: customer for customer, _, digest in pairs}
+
+    def rendition(self, name: str) -> RenditionSpec | None:
+        return next((spec for spec in self.renditions if spec.name == name), None)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings from the environment; a bad value fails naming its variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else "?"
+            where = ".".join(str(part) for part in error["loc"][1:])
+            suffix = f" (at {where})" if where else ""
+            lines.append(f"{ENV_PREFIX}{field.upper()}{suffix}: {error['msg']}")
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None
+    except (ValueError, json.JSONDecodeError) as exc:  # pragma: no cover - defensive
+        raise ConfigError(f"invalid configuration: {exc}") from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read once (Lambda keeps them for the container's life)."""
+    return load_settings()
+
+
+def running_on_lambda() -> bool:
+    return "AWS_LAMBDA_FUNCTION_NAME" in os.environ

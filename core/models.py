@@ -1,0 +1,215 @@
+"""The domain's plain values: what the pipeline makes and what an ingest request and result are."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from core.errors import ErrorCode
+
+Source = Literal["upload", "stream"]
+Status = Literal["processed", "duplicate", "rejected"]
+
+# Namespace of image ids; fixed forever: changing it would give every stored image a new id.
+IMAGE_NAMESPACE = uuid.UUID("5b0b8d8e-6f4a-5c1e-9a57-1d2f6f0c8a11")
+
+
+def image_id_for(customer_id: str, sha256: str) -> uuid.UUID:
+    """The same bytes from the same customer are the same image, whichever path they came by."""
+    return uuid.uuid5(IMAGE_NAMESPACE, f"{customer_id}\x00{sha256}")
+
+
+def rendition_key(name: str, image_id: uuid.UUID | str, extension: str) -> str:
+    return f"renditions/{name}/{image_id}.{extension}"
+
+
+def manifest_key(image_id: uuid.UUID | str) -> str:
+    return f"manifests/{image_id}.json"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Rendition:
+    """One encoded output image."""
+
+    name: str
+    width: int
+    height: int
+    format: str  # "jpeg" | "webp" | "avif"
+    content_type: str
+    extension: str
+    data: bytes = field(repr=False)
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+
+@dataclass(frozen=True, slots=True)
+class ImageMetadata:
+    """What the pipeline learnt of the source image."""
+
+    sha256: str  # hex of the original bytes
+    phash: str  # 64-bit perceptual hash (dHash), 16 hex digits
+    format: str  # "jpeg", "png", "webp", "gif", "tiff", "bmp", "avif", "heif"
+    mode: str  # Pillow mode of the decoded source, before conversion
+    width: int  # after EXIF orientation
+    height: int
+    frames: int
+    has_alpha: bool
+    bytes_in: int
+    camera_make: str | None = None
+    camera_model: str | None = None
+    taken_at: datetime | None = None  # naive EXIF time read as UTC; EXIF carries no zone
+    has_gps: bool = False
+    icc_profile: str | None = None  # description of the embedded profile, if any
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessedImage:
+    """The pipeline's output: renditions in settings order, metadata, and what it cost."""
+
+    metadata: ImageMetadata
+    renditions: tuple[Rendition, ...]
+    processing_ms: float
+
+    @property
+    def bytes_out(self) -> int:
+        return sum(r.size for r in self.renditions)
+
+
+@dataclass(frozen=True, slots=True)
+class IngestRequest:
+    """One image to ingest: its bytes, or the key of an object already in storage (uploads/...)."""
+
+    customer_id: str
+    source: Source
+    event_id: str
+    data: bytes | None = field(default=None, repr=False)
+    object_key: str | None = None
+    received_at: datetime = field(default_factory=utcnow)
+    declared_type: str | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)  # caller's metadata, kept in manifest
+
+
+@dataclass(frozen=True, slots=True)
+class RenditionRecord:
+    """A stored rendition, as the manifest and the warehouse describe it."""
+
+    name: str
+    width: int
+    height: int
+    bytes: int
+    content_type: str
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    """Per-image metadata kept beside the renditions (manifests/{image_id}.json)."""
+
+    image_id: uuid.UUID
+    customer_id: str
+    metadata: ImageMetadata
+    renditions: tuple[RenditionRecord, ...]
+    created_at: datetime
+    source: Source
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        meta = self.metadata
+        return {
+            "image_id": str(self.image_id),
+            "customer_id": self.customer_id,
+            "sha256": meta.sha256,
+            "phash": meta.phash,
+            "format": meta.format,
+            "mode": meta.mode,
+            "width": meta.width,
+            "height": meta.height,
+            "frames": meta.frames,
+            "has_alpha": meta.has_alpha,
+            "bytes_in": meta.bytes_in,
+            "camera_make": meta.camera_make,
+            "camera_model": meta.camera_model,
+            "taken_at": meta.taken_at.isoformat() if meta.taken_at else None,
+            "has_gps": meta.has_gps,
+            "icc_profile": meta.icc_profile,
+            "renditions": [
+                {
+                    "name": r.name,
+                    "width": r.width,
+                    "height": r.height,
+                    "bytes": r.bytes,
+                    "content_type": r.content_type,
+                    "key": r.key,
+                }
+                for r in self.renditions
+            ],
+            "created_at": self.created_at.isoformat(),
+            "source": self.source,
+            "attributes": self.attributes,
+        }
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> Manifest:
+        taken_at = doc.get("taken_at")
+        metadata = ImageMetadata(
+            sha256=doc["sha256"],
+            phash=doc["phash"],
+            format=doc["format"],
+            mode=doc["mode"],
+            width=doc["width"],
+            height=doc["height"],
+            frames=doc["frames"],
+            has_alpha=doc["has_alpha"],
+            bytes_in=doc["bytes_in"],
+            camera_make=doc.get("camera_make"),
+            camera_model=doc.get("camera_model"),
+            taken_at=datetime.fromisoformat(taken_at) if taken_at else None,
+            has_gps=doc.get("has_gps", False),
+            icc_profile=doc.get("icc_profile"),
+        )
+        return cls(
+            image_id=uuid.UUID(doc["image_id"]),
+            customer_id=doc["customer_id"],
+            metadata=metadata,
+            renditions=tuple(RenditionRecord(**r) for r in doc["renditions"]),
+            created_at=datetime.fromisoformat(doc["created_at"]),
+            source=doc["source"],
+            attributes=doc.get("attributes") or {},
+        )
+
+    @property
+    def bytes_out(self) -> int:
+        return sum(r.bytes for r in self.renditions)
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    """What became of one request. `manifest` is None exactly when the status is `rejected`."""
+
+    event_id: str
+    customer_id: str
+    source: Source
+    status: Status
+    received_at: datetime
+    bytes_in: int
+    processing_ms: float
+    manifest: Manifest | None = None
+    error_code: ErrorCode | None = None
+    error_detail: str | None = None
+
+    @property
+    def image_id(self) -> uuid.UUID | None:
+        return self.manifest.image_id if self.manifest else None
+
+    @property
+    def bytes_out(self) -> int:
+        # A duplicate wrote nothing new; only a processed event produced output bytes.
+        return self.manifest.bytes_out if self.manifest and self.status == "processed" else 0

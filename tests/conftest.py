@@ -1,0 +1,5 @@
+"""The test harness: real servers (PostgreSQL, moto S3, a Kafka-protocol broker) on loopback."""
+
+pytest_plugins = [
+    "tests.harness.postgres",
+]
