@@ -182,9 +182,9 @@ class Settings(BaseSettings):
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
         default="PLAINTEXT", description="PLAINTEXT locally; SASL_SSL on MSK (IAM or SCRAM)."
     )
-    kafka_sasl_mechanism: Literal["OAUTHBEARER", "SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] | None = (
-        Field(default=None, description="OAUTHBEARER for MSK IAM, SCRAM-SHA-512 for MSK SCRAM.")
-    )
+    kafka_sasl_mechanism: (
+        Literal["OAUTHBEARER", "SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] | None
+    ) = Field(default=None, description="OAUTHBEARER for MSK IAM, SCRAM-SHA-512 for MSK SCRAM.")
     kafka_sasl_username: str | None = Field(default=None, description="SASL/SCRAM user name.")
     kafka_sasl_password: SecretStr | None = Field(default=None, description="SASL/SCRAM password.")
     kafka_ssl_ca_location: str | None = Field(
@@ -218,7 +218,11 @@ class Settings(BaseSettings):
     def _key_pairs(cls, value: list[SecretStr]) -> list[SecretStr]:
         for pair in value:
             customer, _, digest = pair.get_secret_value().partition(":")
-            if not customer or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+            if (
+                not customer
+                or len(digest) != 64
+                or any(c not in "0123456789abcdef" for c in digest)
+            ):
                 raise ValueError("each entry must be customer_id:sha256hex(key), 64 lowercase hex")
         return value
 
@@ -248,11 +252,9 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _sasl(self) -> Settings:
-        if self.kafka_sasl_mechanism and self.kafka_sasl_mechanism.startswith("SCRAM"):
-            if not (self.kafka_sasl_username and self.kafka_sasl_password):
-                raise ValueError(
-                    "IMGPIPE_KAFKA_SASL_USERNAME and IMGPIPE_KAFKA_SASL_PASSWORD are needed for SCRAM"
-                )
+        scram = (self.kafka_sasl_mechanism or "").startswith("SCRAM")
+        if scram and not (self.kafka_sasl_username and self.kafka_sasl_password):
+            raise ValueError("SCRAM needs IMGPIPE_KAFKA_SASL_USERNAME and _PASSWORD")
         return self
 
     @property
