@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "storage": ("services.commands.storage", "object storage set-up"),
     "stats": ("services.commands.stats", "print the key statistics"),
     "demo": ("services.commands.demo", "fill the embedded defaults with a demo data set"),
+    "config": ("services.commands.config", "show the effective settings (secrets masked)"),
 }
 
 
