@@ -1,0 +1,1 @@
+"""Deployment tooling: dependency locks for the Lambda images and offline template checks."""
