@@ -72,6 +72,8 @@ class _Source:
     @classmethod
     def read(cls, request: IngestRequest, ctx: Context) -> _Source:
         started = time.perf_counter()
+        if request.refusal is not None:
+            return cls(request, b"", None, started, request.refusal)
         try:
             data = _read_bytes(request, ctx)
         except PermanentError as refusal:

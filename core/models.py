@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from core.errors import ErrorCode
+from core.errors import ErrorCode, PermanentError
 
 Source = Literal["upload", "stream"]
 Status = Literal["processed", "duplicate", "rejected"]
@@ -95,6 +95,9 @@ class IngestRequest:
     received_at: datetime = field(default_factory=utcnow)
     declared_type: str | None = None
     attributes: dict[str, Any] = field(default_factory=dict)  # caller's metadata, kept in manifest
+    # Set when the caller already knows the request is bad (an undecodable Kafka record):
+    # ingest records it as `rejected` with this error and reads nothing.
+    refusal: PermanentError | None = None
 
 
 @dataclass(frozen=True, slots=True)
