@@ -202,6 +202,22 @@ class Settings(BaseSettings):
     stream_default_customer: str = Field(
         default="stream", description="Customer of records that carry no customer id."
     )
+    kafka_consumer_config: dict[str, str | int | float | bool] = Field(
+        default_factory=dict,
+        description="Extra librdkafka consumer properties, as JSON "
+        '(e.g. {"session.timeout.ms": 6000}); they override imgpipe\'s own.',
+    )
+    kafka_batch_window_ms: int = Field(
+        default=500, ge=0, le=60_000, description="How long the consumer waits to fill a batch."
+    )
+    kafka_retry_backoff_max_seconds: float = Field(
+        default=30.0, gt=0, le=3600, description="Longest pause between retries of a failed batch."
+    )
+    stream_report_batch_item_failures: bool = Field(
+        default=True,
+        description="MSK handler: report a failed batch in batchItemFailures (needs "
+        "ReportBatchItemFailures on the event source mapping); false: raise so Lambda retries.",
+    )
 
     @field_validator("kafka_topics", "admin_customers", "stream_allowed_buckets", mode="before")
     @classmethod
