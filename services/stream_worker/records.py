@@ -26,12 +26,14 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from core.errors import ErrorCode, PermanentError, TransientError
 from core.models import IngestRequest, utcnow
 
 if TYPE_CHECKING:
+    from confluent_kafka import Message
+
     from core.config import Settings
 
 Header = tuple[str, bytes]
@@ -40,18 +42,6 @@ JSON_TYPE = "application/json"
 MAX_ID_CHARS = 256
 MAX_METADATA_BYTES = 64 * 1024
 ENVELOPE_IMAGE_FIELDS = ("image_base64", "image_s3_uri")
-
-
-class _Message(Protocol):
-    """What we read of a confluent_kafka.Message (typed here: the library ships no stubs)."""
-
-    def topic(self) -> str | None: ...
-    def partition(self) -> int | None: ...
-    def offset(self) -> int | None: ...
-    def timestamp(self) -> tuple[int, int]: ...
-    def key(self) -> bytes | None: ...
-    def value(self) -> bytes | None: ...
-    def headers(self) -> list[tuple[str, bytes | None]] | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,9 +113,11 @@ class KafkaRecord:
         )
 
     @classmethod
-    def from_message(cls, message: _Message) -> KafkaRecord:
+    def from_message(cls, message: Message) -> KafkaRecord:
         """A confluent-kafka Message. A header without a value reads as empty bytes."""
         kind, stamp = message.timestamp()
+        raw_headers = message.headers() or ()
+        pairs = raw_headers.items() if isinstance(raw_headers, dict) else raw_headers
         return cls(
             topic=message.topic() or "",
             partition=message.partition() or 0,
@@ -133,7 +125,7 @@ class KafkaRecord:
             timestamp=stamp if kind != 0 and stamp >= 0 else None,  # 0: TIMESTAMP_NOT_AVAILABLE
             key=message.key(),
             value=message.value(),
-            headers=tuple((name, value or b"") for name, value in message.headers() or ()),
+            headers=tuple((name, _header_bytes(value)) for name, value in pairs),
         )
 
     def to_msk(self) -> dict[str, Any]:
@@ -149,6 +141,12 @@ class KafkaRecord:
             # Java's signed bytes, as Lambda sends them.
             "headers": [{name: [b - 256 if b > 127 else b for b in v]} for name, v in self.headers],
         }
+
+
+def _header_bytes(value: str | bytes | None) -> bytes:
+    if value is None:
+        return b""
+    return value.encode() if isinstance(value, str) else bytes(value)
 
 
 def msk_records(event: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:

@@ -1,0 +1,107 @@
+"""One batch of Kafka records through the ingest use case, the same for Lambda and the consumer."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from core.errors import PermanentError
+from core.ingest import ingest_batch
+from core.models import IngestRequest, IngestResult
+from services.stream_worker.deadletter import DeadLetter, DeadLetters
+from services.stream_worker.records import KafkaRecord, decode, msk_records, refused
+
+if TYPE_CHECKING:
+    from core.bootstrap import Context
+
+log = logging.getLogger("imgpipe.stream")
+
+
+@dataclass(frozen=True, slots=True)
+class BatchReport:
+    """What became of a batch: one result per record, in the records' order."""
+
+    results: list[IngestResult]
+    dead_lettered: int
+
+    @property
+    def stored(self) -> int:
+        return sum(1 for result in self.results if result.status != "rejected")
+
+
+def process_records(
+    records: Sequence[KafkaRecord],
+    ctx: Context,
+    dead_letters: DeadLetters,
+    unreadable: Mapping[int, PermanentError] | None = None,
+) -> BatchReport:
+    """Decode, ingest (objects, then every row in one write), then dead-letter the refused.
+
+    `unreadable` maps the index of a record that could not even be read from its envelope to
+    the reason. Raises TransientError when storage, the warehouse, an allowed S3 source or the
+    dead-letter destination is unreachable: nothing is then acknowledged, and a retry of the
+    same records makes no second row (ids are deterministic)."""
+    unreadable = unreadable or {}
+
+    def request_for(index: int) -> IngestRequest:
+        record = records[index]
+        if index in unreadable:
+            return refused(record, ctx.settings, unreadable[index])
+        try:
+            return decode(record, ctx.settings)
+        except PermanentError as error:
+            return refused(record, ctx.settings, error)
+
+    requests = list(ctx.map(request_for, range(len(records))))
+    results = ingest_batch(requests, ctx)
+    letters = [
+        DeadLetter(
+            record=record,
+            code=result.error_code,
+            detail=result.error_detail or "",
+            event_id=result.event_id,
+            customer_id=result.customer_id,
+        )
+        for record, result in zip(records, results, strict=True)
+        if result.status == "rejected" and result.error_code is not None
+    ]
+    if letters:
+        dead_letters.send(letters)
+        for letter in letters:
+            log.info(
+                "dead-lettered %s: %s %s", letter.record.coordinates, letter.code, letter.detail
+            )
+    return BatchReport(results, len(letters))
+
+
+def records_of_event(
+    event: Mapping[str, Any],
+) -> tuple[list[KafkaRecord], dict[int, PermanentError]]:
+    """The records of an MSK event, and the reasons of those whose envelope is unreadable
+    (bad base64, bad headers): they are refused and dead-lettered like any bad record."""
+    records: list[KafkaRecord] = []
+    unreadable: dict[int, PermanentError] = {}
+    for item in msk_records(event):
+        try:
+            records.append(KafkaRecord.from_msk(item))
+        except PermanentError as error:
+            topic, partition, offset = item.get("topic"), item.get("partition"), item.get("offset")
+            if not (
+                isinstance(topic, str) and isinstance(partition, int) and isinstance(offset, int)
+            ):
+                # Without coordinates Lambda cannot have sent it, nor can anyone retry it.
+                log.error("event record without coordinates ignored: %s", error.detail)
+                continue
+            raw = item.get("value")
+            unreadable[len(records)] = error
+            records.append(
+                KafkaRecord(
+                    topic,
+                    partition,
+                    offset,
+                    value=raw.encode() if isinstance(raw, str) else None,  # kept as it came
+                )
+            )
+    return records, unreadable

@@ -1,0 +1,192 @@
+"""Where refused records go: a dead-letter topic when one is configured, else the bucket."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from core.errors import ErrorCode, TransientError
+from core.models import utcnow
+
+if TYPE_CHECKING:
+    from core.config import Settings
+    from core.repository.objects import ObjectStore
+    from services.stream_worker.records import KafkaRecord
+
+log = logging.getLogger("imgpipe.stream")
+
+ERROR_CODE = "imgpipe-error-code"
+ERROR_DETAIL = "imgpipe-error-detail"
+SOURCE_TOPIC = "imgpipe-source-topic"
+SOURCE_PARTITION = "imgpipe-source-partition"
+SOURCE_OFFSET = "imgpipe-source-offset"
+MAX_DETAIL_BYTES = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A refused record and why it was refused."""
+
+    record: KafkaRecord
+    code: ErrorCode
+    detail: str
+    event_id: str
+    customer_id: str
+
+    def headers(self) -> list[tuple[str, str | bytes | None]]:
+        """The original headers, then the error and where the record came from."""
+        detail = self.detail.encode()[:MAX_DETAIL_BYTES]
+        return [
+            *self.record.headers,
+            (ERROR_CODE, str(self.code).encode()),
+            (ERROR_DETAIL, detail.decode("utf-8", "ignore").encode()),
+            (SOURCE_TOPIC, self.record.topic.encode()),
+            (SOURCE_PARTITION, str(self.record.partition).encode()),
+            (SOURCE_OFFSET, str(self.record.offset).encode()),
+        ]
+
+    def document(self) -> dict[str, Any]:
+        """The JSON kept in the bucket: the whole record (bytes as base64) and the error."""
+        record = self.record
+        return {
+            "topic": record.topic,
+            "partition": record.partition,
+            "offset": record.offset,
+            "timestamp": record.timestamp,
+            "key": _b64(record.key),
+            "value": _b64(record.value),
+            "headers": [{"name": name, "value": _b64(value)} for name, value in record.headers],
+            "error": {"code": str(self.code), "detail": self.detail},
+            "event_id": self.event_id,
+            "customer_id": self.customer_id,
+            "dead_lettered_at": utcnow().isoformat(),
+        }
+
+    @property
+    def object_key(self) -> str:
+        record = self.record
+        return f"dead-letter/{record.topic}/{record.partition}/{record.offset}.json"
+
+
+def _b64(data: bytes | None) -> str | None:
+    return None if data is None else base64.b64encode(data).decode()
+
+
+class DeadLetters(Protocol):
+    """A dead-letter destination. `send` returns once every letter is durably stored."""
+
+    def send(self, letters: Sequence[DeadLetter]) -> None:
+        """Raises TransientError when the destination cannot take them now."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class BucketDeadLetters:
+    """One JSON object per record under dead-letter/ (keys from the coordinates: a retry
+    overwrites the same object)."""
+
+    def __init__(self, objects: ObjectStore) -> None:
+        self.objects = objects
+
+    def send(self, letters: Sequence[DeadLetter]) -> None:
+        for letter in letters:
+            body = json.dumps(letter.document(), separators=(",", ":")).encode()
+            self.objects.put(letter.object_key, body, "application/json")
+
+    def close(self) -> None:
+        return None
+
+
+class TopicDeadLetters:
+    """Records to a dead-letter topic with their original key, value and headers, plus the
+    error and source coordinates as headers. A letter the broker refuses as too large goes to
+    the bucket instead, so that one oversized record cannot stall its partition."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        topic: str,
+        objects: ObjectStore,
+        bootstrap_servers: str | None = None,
+        flush_timeout: float = 30.0,
+    ) -> None:
+        from confluent_kafka import Producer
+
+        from services.stream_worker.kafka_config import producer_config
+
+        self.topic = topic
+        self.fallback = BucketDeadLetters(objects)
+        self.flush_timeout = flush_timeout
+        self._producer = Producer(producer_config(settings, bootstrap_servers))
+
+    def send(self, letters: Sequence[DeadLetter]) -> None:
+        from confluent_kafka import KafkaError
+
+        failures: list[tuple[DeadLetter, Any]] = []
+
+        def delivered(letter: DeadLetter) -> Any:
+            def report(error: Any, _message: Any) -> None:
+                if error is not None:
+                    failures.append((letter, error))
+
+            return report
+
+        too_large = [letter for letter in letters if not self._produce(letter, delivered(letter))]
+        remaining = self._producer.flush(self.flush_timeout)
+        if remaining:
+            raise TransientError(f"{remaining} dead letters not acknowledged by the broker")
+        too_large += [
+            letter for letter, error in failures if error.code() == KafkaError.MSG_SIZE_TOO_LARGE
+        ]
+        others = [error for _, error in failures if error.code() != KafkaError.MSG_SIZE_TOO_LARGE]
+        if others:
+            raise TransientError(f"dead-letter topic {self.topic}: {others[0]}")
+        if too_large:
+            log.warning(
+                "%d dead letters too large for %s: kept in the bucket", len(too_large), self.topic
+            )
+            self.fallback.send(too_large)
+
+    def _produce(self, letter: DeadLetter, on_delivery: Any) -> bool:
+        """Queue the letter; False when it is over the client's message size limit."""
+        from confluent_kafka import KafkaError, KafkaException
+
+        record = letter.record
+        while True:
+            try:
+                self._producer.produce(
+                    self.topic,
+                    key=record.key,
+                    value=record.value,
+                    headers=letter.headers(),
+                    timestamp=record.timestamp or 0,
+                    on_delivery=on_delivery,
+                )
+                return True
+            except BufferError:
+                self._producer.poll(0.5)  # the local queue is full: let deliveries drain it
+            except KafkaException as exc:
+                if exc.args[0].code() == KafkaError.MSG_SIZE_TOO_LARGE:
+                    return False
+                raise TransientError(f"dead-letter topic {self.topic}: {exc}") from exc
+
+    def close(self) -> None:
+        self._producer.flush(self.flush_timeout)
+
+
+def open_dead_letters(
+    settings: Settings,
+    objects: ObjectStore,
+    topic: str | None = None,
+    bootstrap_servers: str | None = None,
+) -> DeadLetters:
+    """The topic when one is named (argument, else IMGPIPE_KAFKA_DLQ_TOPIC), else the bucket."""
+    topic = topic or settings.kafka_dlq_topic
+    if topic:
+        return TopicDeadLetters(settings, topic, objects, bootstrap_servers)
+    return BucketDeadLetters(objects)
