@@ -1,0 +1,83 @@
+"""`imgpipe consume`: run the standalone consumer until SIGTERM or SIGINT."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from types import FrameType
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--bootstrap-servers", help="brokers, host:port,... (IMGPIPE_KAFKA_BOOTSTRAP_SERVERS)"
+    )
+    parser.add_argument(
+        "--topic",
+        action="append",
+        dest="topics",
+        metavar="TOPIC",
+        help="topic to consume; repeat for several (IMGPIPE_KAFKA_TOPICS)",
+    )
+    parser.add_argument("--group-id", help="consumer group (IMGPIPE_KAFKA_GROUP_ID)")
+    parser.add_argument(
+        "--dlq-topic",
+        help="dead-letter topic (IMGPIPE_KAFKA_DLQ_TOPIC); unset: dead-letter/ in the bucket",
+    )
+    parser.add_argument(
+        "--batch-size", type=int, help="records per batch (IMGPIPE_KAFKA_BATCH_SIZE)"
+    )
+    parser.add_argument(
+        "--workers", type=int, help="threads that process a batch (IMGPIPE_INGEST_WORKERS)"
+    )
+    parser.add_argument(
+        "--log-interval", type=float, default=10.0, help="seconds between progress lines"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from core.bootstrap import build_context
+    from core.config import get_settings
+    from services.stream_worker.consumer import StreamConsumer
+    from services.stream_worker.deadletter import open_dead_letters
+
+    settings = get_settings()
+    overrides: dict[str, object] = {}
+    if args.workers:
+        overrides["ingest_workers"] = args.workers
+    if args.batch_size:
+        overrides["kafka_batch_size"] = args.batch_size
+    if overrides:
+        settings = settings.model_validate({**settings.model_dump(), **overrides})
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+    ctx = build_context(settings)
+    dead_letters = open_dead_letters(
+        settings, ctx.objects, topic=args.dlq_topic, bootstrap_servers=args.bootstrap_servers
+    )
+    consumer = StreamConsumer(
+        ctx,
+        dead_letters,
+        topics=args.topics or settings.kafka_topics,
+        group_id=args.group_id or settings.kafka_group_id,
+        bootstrap_servers=args.bootstrap_servers,
+        log_interval=args.log_interval,
+    )
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        logging.getLogger("imgpipe.stream").info(
+            "%s: finishing the batch in hand", signal.Signals(signum).name
+        )
+        consumer.stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        consumer.run()
+    finally:
+        ctx.close()
+    return 0
