@@ -1,0 +1,177 @@
+"""S3 for the tests: a moto server over HTTP on a free loopback port, reset between tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+
+from core.config import Settings, load_settings
+from tests.harness.proxy import FaultProxy, free_port
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+REGION = "us-east-1"
+RESTORE_MODEL = "s3::keyrestore"
+
+# boto3 must never find, use or leak real credentials in a test run.
+DUMMY_AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_SECURITY_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+UNSET_AWS_ENV = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_ROLE_ARN",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+)
+
+
+def _wait_until_up(endpoint: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"moto server exited ({process.returncode}): {log.read_text()}")
+        try:
+            httpx.get(f"{endpoint}/moto-api/data.json", timeout=1.0)
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise RuntimeError(f"moto server did not answer on {endpoint}: {log.read_text()}")
+
+
+@pytest.fixture(scope="session")
+def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Start `python -m moto.server` once per session; yield its endpoint URL."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("moto") / "moto.log"
+    env = {**os.environ, **DUMMY_AWS_ENV}
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(endpoint, process, log)
+        yield endpoint
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def reset_moto(endpoint: str) -> None:
+    """Forget every bucket and object, and go back to restores that complete at once."""
+    httpx.post(f"{endpoint}/moto-api/reset", timeout=10).raise_for_status()
+    httpx.post(
+        f"{endpoint}/moto-api/state-manager/unset-transition",
+        json={"model_name": RESTORE_MODEL},
+        timeout=10,
+    ).raise_for_status()
+
+
+def hold_restores(endpoint: str) -> None:
+    """Make moto keep restores 'ongoing' (until the object is described many times), the way
+    S3 keeps a Deep Archive restore running for hours. `reset_moto` undoes it."""
+    httpx.post(
+        f"{endpoint}/moto-api/state-manager/set-transition",
+        json={"model_name": RESTORE_MODEL, "transition": {"progression": "manual", "times": 1000}},
+        timeout=10,
+    ).raise_for_status()
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dummy credentials and region in the environment, no profile or metadata service."""
+    for name in UNSET_AWS_ENV:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in DUMMY_AWS_ENV.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.fixture
+def s3_endpoint(moto_server: str, aws_env: None) -> str:
+    """The moto endpoint, emptied for this test."""
+    reset_moto(moto_server)
+    return moto_server
+
+
+@pytest.fixture
+def s3_client(s3_endpoint: str) -> S3Client:
+    """A plain boto3 client on moto, for setting up and inspecting what a test needs."""
+    import boto3
+
+    return boto3.client("s3", endpoint_url=s3_endpoint, region_name=REGION)
+
+
+@pytest.fixture
+def s3_bucket(s3_client: S3Client) -> str:
+    """A fresh, empty bucket on a freshly reset moto."""
+    name = f"imgpipe-test-{uuid.uuid4().hex[:12]}"
+    s3_client.create_bucket(Bucket=name)
+    return name
+
+
+MakeSettings = Callable[..., Settings]
+
+
+@pytest.fixture
+def make_settings(s3_endpoint: str, s3_bucket: str) -> MakeSettings:
+    """Settings on the test's bucket: `make_settings(prefix="p", archive_after_days=3, ...)`.
+    `prefix` goes into the storage URL; every other keyword is a Settings field."""
+
+    def build(prefix: str = "", **overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "storage_url": f"s3://{s3_bucket}/{prefix}",
+            "s3_endpoint_url": s3_endpoint,
+            "aws_region": REGION,
+        }
+        values.update(overrides)
+        return load_settings(**values)
+
+    return build
+
+
+@pytest.fixture
+def s3_settings(make_settings: MakeSettings) -> Settings:
+    """Settings on the test's bucket, no prefix."""
+    return make_settings()
+
+
+@pytest.fixture
+def s3_proxy(moto_server: str) -> Iterator[FaultProxy]:
+    """A proxy in front of moto that a drill can `.cut()` to make storage unreachable; point a
+    store at it with `make_settings(s3_endpoint_url=f"http://{s3_proxy.address}")`."""
+    port = int(moto_server.rsplit(":", 1)[1])
+    proxy = FaultProxy("127.0.0.1", port).start()
+    try:
+        yield proxy
+    finally:
+        proxy.stop()
+
+
+@pytest.fixture
+def folder_settings(tmp_path: Path) -> Settings:
+    """Settings with the folder store under the test's temp dir."""
+    return load_settings(storage_url=f"file://{tmp_path / 'objects'}")
