@@ -1,0 +1,108 @@
+"""The upload API's FastAPI app: one factory, the same app under uvicorn and on Lambda."""
+
+from __future__ import annotations
+
+from importlib import metadata
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from core.bootstrap import Context, build_context, default_context
+from core.config import Settings
+from services.upload_api.auth import Authenticator
+from services.upload_api.docs import install_docs
+from services.upload_api.limits import BodyLimitMiddleware
+from services.upload_api.problems import HANDLED, handle_exception, move_problems_to_problem_json
+from services.upload_api.request_log import RequestLogMiddleware, configure_logging
+from services.upload_api.routes import health, images, local_objects, uploads
+
+# One line per resource; a new resource is a module under routes/ and a line here.
+ROUTERS: tuple[APIRouter, ...] = (
+    health.router,
+    images.router,
+    uploads.router,
+)
+
+TITLE = "imgpipe upload API"
+
+DESCRIPTION = """
+Send images; get back their metadata and renditions (`display`, `thumb`, ...), stored in object
+storage and recorded for statistics.
+
+**Two ways to send an image**
+
+1. **In the request**: `POST /v1/images` with a multipart form whose part `file` is the image,
+   or the image itself as the body with an `image/*` Content-Type. Good up to ~6 MB on AWS
+   (the Lambda payload limit; API Gateway's is 10 MB).
+2. **Straight to storage**, for anything larger (up to the size limit, 25 MiB by default):
+   `POST /v1/uploads` answers a presigned URL valid for at most 15 minutes; send the image
+   there, then `POST /v1/uploads/{upload_id}/complete`, which answers like `POST /v1/images`.
+
+The format is read from the bytes, never from names or declared types. The same bytes from the
+same customer are the same image (same id): sending them again answers 200 with
+`duplicate: true`.
+
+**Authentication**: an `X-API-Key` header (or, behind API Gateway, its authoriser).
+**Retries**: send an `Idempotency-Key` header on POSTs; repeating the request with it returns
+the first answer. **Errors** are `application/problem+json` with a stable `code`; 503 comes with
+`Retry-After`. Every response carries an `X-Request-Id`.
+
+Renditions move to S3 Glacier Deep Archive after 7 days: reading one then needs
+`POST /v1/images/{image_id}/restore` and some hours.
+"""
+
+TAGS: list[dict[str, Any]] = [
+    {"name": "images", "description": "Upload images and read them back."},
+    {"name": "uploads", "description": "Direct uploads to storage for large images."},
+    {"name": "health", "description": "Liveness and readiness probes."},
+]
+
+
+def _version() -> str:
+    try:
+        return metadata.version("imgpipe")
+    except metadata.PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+        return "0.0.0"
+
+
+def create_app(settings: Settings | None = None, ctx: Context | None = None) -> FastAPI:
+    """The app on `ctx` (or a Context built from `settings`, or the process's default one).
+    Everything costly is built here, once, not in a lifespan that Mangum would rerun."""
+    if ctx is None:
+        ctx = build_context(settings) if settings is not None else default_context()
+    configure_logging(ctx.settings.log_level)
+    app = FastAPI(
+        title=TITLE,
+        version=_version(),
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.ctx = ctx
+    app.state.auth = Authenticator.from_settings(ctx.settings)
+    for kind in HANDLED:
+        app.add_exception_handler(kind, handle_exception)
+    for router in ROUTERS:
+        app.include_router(router)
+    if ctx.settings.storage_url.startswith("file://"):
+        app.include_router(local_objects.router)
+    install_docs(app)
+    app.add_middleware(BodyLimitMiddleware, limit=ctx.settings.request_limit)
+    app.add_middleware(RequestLogMiddleware)  # outermost: sees every request and every error
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+                tags=app.openapi_tags,
+            )
+            app.openapi_schema = move_problems_to_problem_json(schema)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

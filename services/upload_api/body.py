@@ -1,0 +1,139 @@
+"""Reads the image of a POST: a multipart part named `file`, or a raw image/* body, streamed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.requests import Request
+
+from core.errors import ErrorCode
+from services.upload_api.problems import ApiCode, ApiError
+
+FILE_FIELD = "file"
+RAW_TYPES = ("image/", "application/octet-stream")
+
+
+@dataclass(frozen=True, slots=True)
+class PostedImage:
+    """The bytes of an image as posted, with what the client said about them (not trusted)."""
+
+    data: bytes = field(repr=False)
+    declared_type: str | None
+    filename: str | None
+
+
+async def read_posted_image(request: Request) -> PostedImage:
+    """The posted image; 415 for a body that is neither multipart nor image/*, 400 for a
+    multipart body without a `file` part. The body limit is the middleware's."""
+    content_type = request.headers.get("content-type", "")
+    media_type, options = parse_options_header(content_type)
+    kind = media_type.decode("latin-1").lower()
+    if kind == "multipart/form-data":
+        boundary = options.get(b"boundary")
+        if not boundary:
+            raise _malformed("the multipart Content-Type names no boundary")
+        return await _read_multipart(request, boundary)
+    if kind.startswith(RAW_TYPES):
+        data = bytearray()
+        async for chunk in request.stream():
+            data.extend(chunk)
+        return PostedImage(bytes(data), kind, None)
+    shown = kind or "no Content-Type"
+    raise ApiError(
+        415,
+        ApiCode.UNSUPPORTED_MEDIA_TYPE,
+        f"{shown} is not accepted: send multipart/form-data with a part named "
+        f"`{FILE_FIELD}`, or the image itself with an image/* Content-Type",
+    )
+
+
+class _Parts:
+    """Collects the first part named `file`; remembers the names of the others."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self.data = bytearray()
+        self.found = False
+        self.complete = False
+        self.ended = False
+        self.declared_type: str | None = None
+        self.filename: str | None = None
+        self._collecting = False
+        self._header_name = bytearray()
+        self._header_value = bytearray()
+        self._headers: dict[str, bytes] = {}
+
+    def on_part_begin(self) -> None:
+        self._headers = {}
+
+    def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self._header_name.extend(data[start:end])
+
+    def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self._header_value.extend(data[start:end])
+
+    def on_header_end(self) -> None:
+        self._headers[self._header_name.decode("latin-1").lower()] = bytes(self._header_value)
+        self._header_name.clear()
+        self._header_value.clear()
+
+    def on_headers_finished(self) -> None:
+        _, params = parse_options_header(self._headers.get("content-disposition", b""))
+        name = params.get(b"name", b"").decode("utf-8", "replace")
+        self.names.append(name)
+        self._collecting = name == FILE_FIELD and not self.found
+        if self._collecting:
+            self.found = True
+            filename = params.get(b"filename")
+            self.filename = filename.decode("utf-8", "replace") if filename else None
+            part_type, _ = parse_options_header(self._headers.get("content-type", b""))
+            self.declared_type = part_type.decode("latin-1").lower() or None
+
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        if self._collecting:
+            self.data.extend(data[start:end])
+
+    def on_part_end(self) -> None:
+        if self._collecting:
+            self.complete = True
+        self._collecting = False
+
+    def on_end(self) -> None:
+        self.ended = True
+
+
+async def _read_multipart(request: Request, boundary: bytes) -> PostedImage:
+    parts = _Parts()
+    parser = MultipartParser(
+        boundary,
+        {
+            "on_part_begin": parts.on_part_begin,
+            "on_header_field": parts.on_header_field,
+            "on_header_value": parts.on_header_value,
+            "on_header_end": parts.on_header_end,
+            "on_headers_finished": parts.on_headers_finished,
+            "on_part_data": parts.on_part_data,
+            "on_part_end": parts.on_part_end,
+            "on_end": parts.on_end,
+        },
+    )
+    try:
+        async for chunk in request.stream():
+            parser.write(chunk)
+        parser.finalize()
+    except MultipartParseError as error:
+        raise _malformed(f"the multipart body cannot be parsed: {error}") from None
+    if not parts.found:
+        others = ", ".join(f"`{name}`" for name in parts.names if name) or "none"
+        raise _malformed(
+            f"the multipart body has no part named `{FILE_FIELD}` (parts found: {others})"
+        )
+    if not parts.complete or not parts.ended:
+        raise _malformed(f"the multipart body ends inside the `{FILE_FIELD}` part")
+    return PostedImage(bytes(parts.data), parts.declared_type, parts.filename)
+
+
+def _malformed(detail: str) -> ApiError:
+    return ApiError(400, ErrorCode.INVALID_REQUEST, detail, title="Invalid request")

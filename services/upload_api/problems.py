@@ -1,0 +1,220 @@
+"""Every error of the API as an RFC 9457 problem (application/problem+json), built in one place."""
+
+from __future__ import annotations
+
+import math
+from enum import StrEnum
+from typing import Any
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from core.errors import Archived, ErrorCode, NotFound, PermanentError, TransientError
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+class ApiCode(StrEnum):
+    """Codes of refusals that belong to HTTP rather than to the pipeline (see core.errors)."""
+
+    UNAUTHORIZED = "unauthorized"
+    NOT_FOUND = "not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+    VALIDATION_FAILED = "validation_failed"
+    ARCHIVED = "archived"
+    IDEMPOTENCY_CONFLICT = "idempotency_conflict"
+    INVALID_SIGNATURE = "invalid_signature"
+    UNAVAILABLE = "unavailable"
+    INTERNAL = "internal_error"
+
+
+TITLES: dict[str, str] = {
+    ApiCode.UNAUTHORIZED: "Unauthorized",
+    ApiCode.NOT_FOUND: "Not found",
+    ApiCode.METHOD_NOT_ALLOWED: "Method not allowed",
+    ApiCode.UNSUPPORTED_MEDIA_TYPE: "Unsupported media type",
+    ApiCode.VALIDATION_FAILED: "Request validation failed",
+    ApiCode.ARCHIVED: "Rendition archived",
+    ApiCode.IDEMPOTENCY_CONFLICT: "Idempotency key reused",
+    ApiCode.INVALID_SIGNATURE: "Invalid signature",
+    ApiCode.UNAVAILABLE: "Service unavailable",
+    ApiCode.INTERNAL: "Internal error",
+}
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document. Extension members depend on the code (errors, restore...)."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "urn:imgpipe:problem:unsupported_format",
+                    "title": "Unsupported image format",
+                    "status": 415,
+                    "detail": "the bytes are SVG, which is not an accepted image format",
+                    "code": "unsupported_format",
+                    "instance": "/v1/images",
+                    "request_id": "6f1c0c1e9d7a4c7e8f0b2a51c3d4e5f6",
+                }
+            ]
+        },
+    )
+
+    type: str = Field(description="URI naming the kind of problem: urn:imgpipe:problem:{code}.")
+    title: str = Field(description="Short, human-readable summary of the kind of problem.")
+    status: int = Field(description="The HTTP status code.")
+    detail: str = Field(description="What went wrong with this request.")
+    code: str = Field(description="Stable machine code (see core/errors.py and ApiCode).")
+    instance: str | None = Field(default=None, description="The request path.")
+    request_id: str | None = Field(default=None, description="Echo of X-Request-Id.")
+
+
+class ApiError(Exception):
+    """A refusal raised by a route; turned into a problem response by the app's handlers."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        detail: str,
+        *,
+        title: str | None = None,
+        headers: dict[str, str] | None = None,
+        **extensions: Any,
+    ) -> None:
+        super().__init__(f"{status} {code}: {detail}")
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.title = title or TITLES.get(code) or code.replace("_", " ").capitalize()
+        self.headers = headers or {}
+        self.extensions = extensions
+
+
+def problem_response(request: Request, error: ApiError) -> JSONResponse:
+    """The response for one refusal: the problem document, its status and its headers."""
+    body: dict[str, Any] = {
+        "type": f"urn:imgpipe:problem:{error.code}",
+        "title": error.title,
+        "status": error.status,
+        "detail": error.detail,
+        "code": error.code,
+        "instance": request.url.path,
+        "request_id": request.scope.get("state", {}).get("request_id"),
+        **error.extensions,
+    }
+    return JSONResponse(
+        body, status_code=error.status, headers=error.headers, media_type=PROBLEM_MEDIA_TYPE
+    )
+
+
+def as_api_error(exc: Exception) -> ApiError:
+    """The refusal an exception stands for; anything unexpected is a problem 500."""
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, PermanentError):
+        return ApiError(exc.http_status, exc.code, exc.detail, title=exc.title)
+    if isinstance(exc, TransientError):
+        seconds = max(1, math.ceil(exc.retry_after))
+        return ApiError(
+            503,
+            ApiCode.UNAVAILABLE,
+            f"a dependency is unavailable, retry in {seconds} s: {exc.detail}",
+            headers={"Retry-After": str(seconds)},
+            retry_after=seconds,
+        )
+    if isinstance(exc, NotFound):
+        return ApiError(404, ApiCode.NOT_FOUND, f"{exc.what} does not exist")
+    if isinstance(exc, Archived):
+        return ApiError(
+            409,
+            ApiCode.ARCHIVED,
+            f"{exc.key} is archived ({exc.state.storage_class}); request a restore first",
+            restore=restore_state(exc),
+        )
+    if isinstance(exc, RequestValidationError):
+        errors = [
+            {"loc": list(error.get("loc", ())), "msg": error.get("msg", ""), "type": error["type"]}
+            for error in exc.errors()
+        ]
+        where = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
+        return ApiError(422, ApiCode.VALIDATION_FAILED, where or "invalid request", errors=errors)
+    if isinstance(exc, StarletteHTTPException):
+        code = {
+            404: ApiCode.NOT_FOUND,
+            405: ApiCode.METHOD_NOT_ALLOWED,
+            401: ApiCode.UNAUTHORIZED,
+            413: ErrorCode.TOO_LARGE,
+            415: ApiCode.UNSUPPORTED_MEDIA_TYPE,
+        }.get(exc.status_code, f"http_{exc.status_code}")
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = "no route matches this path"
+        return ApiError(exc.status_code, code, detail, headers=dict(exc.headers or {}))
+    return ApiError(500, ApiCode.INTERNAL, "an unexpected error occurred; quote the request id")
+
+
+def restore_state(exc: Archived) -> dict[str, Any]:
+    state = exc.state
+    return {
+        "storage_class": state.storage_class,
+        "ongoing": state.ongoing,
+        "expiry": state.expiry,
+    }
+
+
+async def handle_exception(request: Request, exc: Exception) -> JSONResponse:
+    """The one exception handler the app registers for every kind of refusal."""
+    return problem_response(request, as_api_error(exc))
+
+
+HANDLED: tuple[type[Exception], ...] = (
+    ApiError,
+    PermanentError,
+    TransientError,
+    NotFound,
+    Archived,
+    RequestValidationError,
+    StarletteHTTPException,
+)
+
+
+def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for these error statuses, each a Problem (moved to problem+json)."""
+    descriptions = {
+        400: "Malformed request (e.g. a multipart body without a `file` part)",
+        401: "Missing or wrong X-API-Key",
+        404: "No such resource for this customer",
+        409: "Conflict: archived rendition, or Idempotency-Key reused with another body",
+        413: "Body larger than the limit (refused while reading)",
+        415: "Not an accepted image format or media type",
+        422: "Undecodable image, decompression bomb, or invalid parameters",
+        503: "A dependency is unavailable; retry after Retry-After seconds",
+    }
+    return {
+        status: {"model": Problem, "description": descriptions.get(status, "Error")}
+        for status in statuses
+    }
+
+
+def move_problems_to_problem_json(schema: dict[str, Any]) -> dict[str, Any]:
+    """FastAPI documents every response model as application/json; errors are problem+json."""
+    ref = "#/components/schemas/Problem"
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            for status, response in operation.get("responses", {}).items():
+                content = response.get("content", {})
+                json_body = content.get("application/json")
+                if (
+                    status[0] in "45"
+                    and json_body
+                    and json_body.get("schema", {}).get("$ref") == ref
+                ):
+                    content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
+    return schema

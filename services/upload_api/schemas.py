@@ -1,0 +1,242 @@
+"""Request and response bodies of the API, with the examples the OpenAPI document shows."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+IMAGE_ID = "3f1e5a52-8a0c-5b8e-9d27-52c1f6d1a0b4"
+BASE = "https://api.example.com"
+
+
+class RestoreOut(BaseModel):
+    ongoing: bool | None = Field(
+        description="true: a restore is running; false: a restored copy is readable until "
+        "`expiry`; null: no restore was requested."
+    )
+    expiry: str | None = Field(description="HTTP date until which the restored copy is readable.")
+
+
+class StorageOut(BaseModel):
+    storage_class: str = Field(description="STANDARD, DEEP_ARCHIVE, ...", examples=["STANDARD"])
+    archived: bool
+    readable: bool = Field(description="Whether GET .../renditions/{name} can serve it now.")
+    restore: RestoreOut | None = None
+
+
+class RenditionOut(BaseModel):
+    name: str = Field(examples=["display"])
+    width: int
+    height: int
+    bytes: int
+    content_type: str = Field(examples=["image/jpeg"])
+    url: str = Field(description="GET it: a redirect to a short-lived URL, or the bytes.")
+    storage: StorageOut | None = Field(
+        default=None, description="Where the object stands (GET of an image only)."
+    )
+
+
+class ImageOut(BaseModel):
+    """An ingested image."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": IMAGE_ID,
+                    "sha256": "9b1f0c2e" * 8,
+                    "phash": "c3a1e0f07c3c1e0f",
+                    "format": "jpeg",
+                    "width": 4000,
+                    "height": 3000,
+                    "bytes": 2481337,
+                    "frames": 1,
+                    "has_alpha": False,
+                    "camera_make": "Canon",
+                    "camera_model": "EOS 5D",
+                    "taken_at": "2024-05-01T10:11:12+00:00",
+                    "has_gps": False,
+                    "source": "upload",
+                    "created_at": "2026-01-02T03:04:05+00:00",
+                    "duplicate": False,
+                    "renditions": [
+                        {
+                            "name": "display",
+                            "width": 2000,
+                            "height": 1500,
+                            "bytes": 412345,
+                            "content_type": "image/jpeg",
+                            "url": f"{BASE}/v1/images/{IMAGE_ID}/renditions/display",
+                        },
+                        {
+                            "name": "thumb",
+                            "width": 256,
+                            "height": 192,
+                            "bytes": 12345,
+                            "content_type": "image/jpeg",
+                            "url": f"{BASE}/v1/images/{IMAGE_ID}/renditions/thumb",
+                        },
+                    ],
+                }
+            ]
+        }
+    )
+
+    id: uuid.UUID = Field(description="UUIDv5 of (customer, sha256): same bytes, same id.")
+    sha256: str = Field(description="SHA-256 of the original bytes, hex.")
+    phash: str = Field(description="64-bit perceptual hash (dHash), hex.")
+    format: str = Field(description="Format sniffed from the bytes.", examples=["jpeg"])
+    width: int
+    height: int
+    bytes: int = Field(description="Size of the original, in bytes.")
+    frames: int
+    has_alpha: bool
+    camera_make: str | None = None
+    camera_model: str | None = None
+    taken_at: datetime | None = None
+    has_gps: bool = Field(description="Whether the original carried GPS data (never kept).")
+    source: Literal["upload", "stream"]
+    created_at: datetime
+    duplicate: bool = Field(
+        default=False, description="true when this customer had already sent these bytes."
+    )
+    renditions: list[RenditionOut]
+
+
+class ImageSummary(BaseModel):
+    id: uuid.UUID
+    sha256: str
+    format: str
+    width: int
+    height: int
+    bytes: int
+    created_at: datetime = Field(description="When this customer first sent the image.")
+    url: str = Field(description="GET it for the full image.")
+    renditions: list[RenditionOut]
+
+
+class ImagePageOut(BaseModel):
+    """One page of images, oldest first."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "id": IMAGE_ID,
+                            "sha256": "9b1f0c2e" * 8,
+                            "format": "jpeg",
+                            "width": 4000,
+                            "height": 3000,
+                            "bytes": 2481337,
+                            "created_at": "2026-01-02T03:04:05+00:00",
+                            "url": f"{BASE}/v1/images/{IMAGE_ID}",
+                            "renditions": [
+                                {
+                                    "name": "thumb",
+                                    "width": 256,
+                                    "height": 192,
+                                    "bytes": 12345,
+                                    "content_type": "image/jpeg",
+                                    "url": f"{BASE}/v1/images/{IMAGE_ID}/renditions/thumb",
+                                }
+                            ],
+                        }
+                    ],
+                    "next_cursor": "eyJ0IjoiMjAyNi0wMS0wMlQwMzowNDowNSJ9",
+                }
+            ]
+        }
+    )
+
+    items: list[ImageSummary]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null at end.")
+
+
+class RestoreIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"tier": "Bulk", "days": 7, "renditions": ["display"]}]},
+    )
+
+    tier: Literal["Bulk", "Standard"] = Field(
+        default="Bulk", description="Bulk: within 48 h, cheapest. Standard: within 12 h."
+    )
+    days: int | None = Field(
+        default=None, ge=1, le=365, description="Days the copy stays readable (default 7)."
+    )
+    renditions: list[str] | None = Field(
+        default=None,
+        max_length=16,
+        description="Renditions to restore; all archived ones when omitted.",
+    )
+
+
+class UploadIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"content_type": "image/jpeg", "bytes": 31457280}]},
+    )
+
+    content_type: str = Field(
+        default="application/octet-stream",
+        pattern=r"^(image/[A-Za-z0-9.+-]{1,64}|application/octet-stream)$",
+        description="The Content-Type the upload will carry (signed: it must match).",
+    )
+    bytes: int | None = Field(
+        default=None, ge=1, description="Size you intend to upload; refused early if too large."
+    )
+
+
+class UploadOut(BaseModel):
+    """How to send the image straight to storage, and where to say you are done."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "upload_id": "0b6f2c1d8e3a4f5b9c7d6e5f4a3b2c1d",
+                    "method": "POST",
+                    "url": "https://imgpipe-bucket.s3.amazonaws.com/",
+                    "headers": {},
+                    "fields": {"key": "uploads/0b6f2c1d8e3a4f5b9c7d6e5f4a3b2c1d", "policy": "..."},
+                    "expires_in": 900,
+                    "max_bytes": 26214400,
+                    "complete_url": f"{BASE}/v1/uploads/0b6f2c1d8e3a4f5b9c7d6e5f4a3b2c1d/complete",
+                }
+            ]
+        }
+    )
+
+    upload_id: str
+    method: Literal["PUT", "POST"] = Field(
+        description="PUT: send the bytes as the body with `headers`. POST: send a multipart "
+        "form with `fields` and then the file as the last part, named `file`."
+    )
+    url: str
+    headers: dict[str, str]
+    fields: dict[str, str]
+    expires_in: int = Field(description="Seconds the URL stays valid (at most 900).")
+    max_bytes: int
+    complete_url: str = Field(description="POST here once the upload is done.")
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class ReadyOut(BaseModel):
+    status: Literal["ready"] = "ready"
+    checks: dict[str, str] = Field(examples=[{"database": "ok", "storage": "ok"}])
+
+
+def example(model: type[BaseModel]) -> Any:
+    extra = model.model_config.get("json_schema_extra")
+    assert isinstance(extra, dict)
+    examples = extra["examples"]
+    assert isinstance(examples, list)
+    return examples[0]

@@ -1,0 +1,99 @@
+"""Turning ingest results and manifests into response bodies: the one place URLs are made."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from core.bootstrap import Context
+from core.errors import ErrorCode, PermanentError
+from core.images import ImageView, StoredRendition
+from core.ingest import ingest
+from core.models import IngestRequest, Manifest
+from services.upload_api.schemas import ImageOut, RenditionOut, RestoreOut, StorageOut
+
+
+def image_url(request: Request, image_id: uuid.UUID | str) -> str:
+    return str(request.url_for("get_image", image_id=str(image_id)))
+
+
+def rendition_url(request: Request, image_id: uuid.UUID | str, name: str) -> str:
+    return str(request.url_for("get_rendition", image_id=str(image_id), name=name))
+
+
+def image_out(
+    request: Request,
+    manifest: Manifest,
+    stored: tuple[StoredRendition, ...] | None = None,
+    *,
+    duplicate: bool = False,
+) -> ImageOut:
+    meta = manifest.metadata
+    states = {state.record.name: state for state in stored or ()}
+    renditions = []
+    for record in manifest.renditions:
+        state = states.get(record.name)
+        renditions.append(
+            RenditionOut(
+                name=record.name,
+                width=record.width,
+                height=record.height,
+                bytes=record.bytes,
+                content_type=record.content_type,
+                url=rendition_url(request, manifest.image_id, record.name),
+                storage=_storage(state) if state is not None else None,
+            )
+        )
+    return ImageOut(
+        id=manifest.image_id,
+        sha256=meta.sha256,
+        phash=meta.phash,
+        format=meta.format,
+        width=meta.width,
+        height=meta.height,
+        bytes=meta.bytes_in,
+        frames=meta.frames,
+        has_alpha=meta.has_alpha,
+        camera_make=meta.camera_make,
+        camera_model=meta.camera_model,
+        taken_at=meta.taken_at,
+        has_gps=meta.has_gps,
+        source=manifest.source,
+        created_at=manifest.created_at,
+        duplicate=duplicate,
+        renditions=renditions,
+    )
+
+
+def view_out(request: Request, view: ImageView, *, duplicate: bool = False) -> ImageOut:
+    return image_out(request, view.manifest, view.renditions, duplicate=duplicate)
+
+
+def _storage(state: StoredRendition) -> StorageOut:
+    restore = state.restore
+    return StorageOut(
+        storage_class=state.storage_class,
+        archived=state.archived,
+        readable=state.readable,
+        restore=RestoreOut(ongoing=restore.ongoing, expiry=restore.expiry) if restore else None,
+    )
+
+
+async def ingest_response(request: Request, ctx: Context, job: IngestRequest) -> JSONResponse:
+    """Ingest one image and answer: 201 when new, 200 with `duplicate: true` when this customer
+    had sent the same bytes before, a problem when refused. TransientError propagates (503)."""
+    result = await run_in_threadpool(ingest, job, ctx)
+    if result.status == "rejected" or result.manifest is None:
+        raise PermanentError(
+            result.error_code or ErrorCode.INVALID_REQUEST, result.error_detail or "refused"
+        )
+    duplicate = result.status == "duplicate"
+    body = image_out(request, result.manifest, duplicate=duplicate)
+    return JSONResponse(
+        body.model_dump(mode="json"),
+        status_code=200 if duplicate else 201,
+        headers={"Location": image_url(request, result.manifest.image_id)},
+    )
