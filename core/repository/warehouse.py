@@ -1046,6 +1046,11 @@ def _totals(daily: Iterable[DailyVolume], rejections: Iterable[DailyRejections])
 # Engines
 
 
+def redacted_url(url: str) -> str:
+    """The URL with its password hidden, for messages."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def _on_lambda() -> bool:
     from core.config import running_on_lambda
 
