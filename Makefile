@@ -4,7 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean install lock
+.PHONY: run test lint bench clean install lock lint-infra
+
+# checkov pins many packages of its own: it gets a virtualenv of its own, pinned so that CI
+# runs the same checks as a laptop.
+TOOLS := .venv-tools
+CHECKOV_VERSION := 3.3.30
+TOOLS_STAMP := $(TOOLS)/.checkov-$(CHECKOV_VERSION)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,7 +23,7 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/imgpipe serve --host 127.0.0.1 --port 8000
 
-lint: $(STAMP)
+lint: $(STAMP) lint-infra
 	$(BIN)/ruff check core services tests bench
 	$(BIN)/ruff format --check core services tests bench
 	$(BIN)/mypy
@@ -29,5 +35,23 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .imgpipe .pytest_cache .mypy_cache .ruff_cache .hypothesis build *.egg-info
+	rm -rf $(VENV) $(TOOLS) .imgpipe .pytest_cache .mypy_cache .ruff_cache .hypothesis build *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+$(TOOLS_STAMP): $(STAMP)
+	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	$(BIN)/uv pip install --quiet --python $(TOOLS)/bin/python 'checkov==$(CHECKOV_VERSION)'
+	touch $(TOOLS_STAMP)
+
+# Deployment files, offline: lock files against pyproject.toml, the SAM template (cfn-lint as
+# written and expanded, checkov), the Dockerfile (hadolint), `sam validate --lint` if installed.
+lint-infra: $(STAMP) $(TOOLS_STAMP)
+	$(BIN)/ruff check infra
+	$(BIN)/ruff format --check infra
+	$(BIN)/mypy infra
+	$(BIN)/python -m infra.locks check
+	$(BIN)/python -m infra.check
+
+# Regenerate requirements/*.txt (hashed, per image) from pyproject.toml; needs PyPI.
+lock: $(STAMP)
+	$(BIN)/python -m infra.locks generate

