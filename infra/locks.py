@@ -50,7 +50,7 @@ IMAGES: dict[str, Image] = {
     # signer) is there for the dead-letter topic producer.
     "stream-worker": Image(
         extras=("redshift", "heif", "msk-iam"),
-        without=("fastapi", "mangum", "uvicorn", "python-multipart"),
+        without=("fastapi", "fastapi-offline", "mangum", "uvicorn", "python-multipart"),
     ),
 }
 
