@@ -127,10 +127,12 @@ def _describe(head: bytes) -> str:
     if head.startswith((b"\x00\x00\x01\x00", b"\x00\x00\x02\x00")):
         return "ICO"
     try:
-        head.decode("utf-8")
+        text_head = head.decode("utf-8")
     except UnicodeDecodeError:
         return "data of unknown format"
-    return "text"
+    if all(ch.isprintable() or ch in "\t\r\n\f" for ch in text_head):
+        return "text"
+    return "data of unknown format"
 
 
 # ---------------------------------------------------------------------------------------------
