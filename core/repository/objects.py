@@ -522,8 +522,8 @@ def _read_key(path: Path) -> bytes:
 
 # A dead endpoint must fail within seconds: TransientError lets the caller retry later.
 CONNECT_TIMEOUT_SECONDS = 2.0
-READ_TIMEOUT_SECONDS = 10.0
-MAX_ATTEMPTS = 3
+READ_TIMEOUT_SECONDS = 5.0
+TOTAL_ATTEMPTS = 3  # the first try and two retries
 
 _NOT_FOUND = frozenset({"NoSuchKey", "404", "NotFound", "NoSuchVersion"})
 _THROTTLED = frozenset(
@@ -742,7 +742,7 @@ class S3Store:
             signature_version="s3v4",
             connect_timeout=CONNECT_TIMEOUT_SECONDS,
             read_timeout=READ_TIMEOUT_SECONDS,
-            retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS},
+            retries={"mode": "standard", "total_max_attempts": TOTAL_ATTEMPTS},
             # S3-compatible servers on a host:port have no per-bucket DNS names.
             s3={"addressing_style": "path" if self.endpoint_url else "auto"},
         )
