@@ -105,6 +105,11 @@ class StreamConsumer:
     def stopping(self) -> bool:
         return self._stop.is_set()
 
+    @property
+    def assigned(self) -> frozenset[Partition]:
+        """The partitions this member of the group holds now."""
+        return frozenset(self._assigned)
+
     def run(self, max_records: int | None = None) -> None:
         """Consume until stop() (or, for tests and demos, until max_records are done)."""
         self._consumer.subscribe(
