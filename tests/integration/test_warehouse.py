@@ -1,0 +1,672 @@
+"""The warehouse on real databases (a SQLite file and PostgreSQL): migrations, the batch writer
+and its status rules, listing, the statistics views on a known data set, and faults."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy.engine import Engine
+
+from core.config import load_settings
+from core.errors import ErrorCode, PermanentError, TransientError
+from core.models import (
+    ImageMetadata,
+    IngestResult,
+    Manifest,
+    RenditionRecord,
+    Source,
+    Status,
+    image_id_for,
+    rendition_key,
+)
+from core.repository import migrations
+from core.repository.warehouse import (
+    STATS_VIEWS,
+    Warehouse,
+    create_warehouse_engine,
+    engine_for,
+    metadata,
+    open_warehouse,
+)
+from tests.harness.proxy import FaultProxy
+
+D1 = date(2024, 3, 1)
+D2 = date(2024, 3, 2)
+NOON = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
+
+
+# --- values built directly from core.models: no image processing is needed here -------------
+
+
+def accepted(
+    event_id: str,
+    image: str,
+    *,
+    customer: str = "acme",
+    source: Source = "upload",
+    fmt: str = "jpeg",
+    bytes_in: int = 1000,
+    bytes_out: int = 400,
+    ms: float = 10.0,
+    when: datetime = NOON,
+    status: Status = "processed",
+) -> IngestResult:
+    """An accepted result for the image named `image` (its bytes' stand-in)."""
+    sha = hashlib.sha256(image.encode()).hexdigest()
+    image_id = image_id_for(customer, sha)
+    display = bytes_out * 3 // 4
+    manifest = Manifest(
+        image_id=image_id,
+        customer_id=customer,
+        metadata=ImageMetadata(
+            sha256=sha,
+            phash="0123456789abcdef",
+            format=fmt,
+            mode="RGB",
+            width=640,
+            height=480,
+            frames=1,
+            has_alpha=False,
+            bytes_in=bytes_in,
+            camera_make="Canon",
+            camera_model="EOS 5D",
+            taken_at=datetime(2023, 7, 14, 9, 30, tzinfo=UTC),
+            has_gps=True,
+        ),
+        renditions=(
+            RenditionRecord(
+                "display",
+                640,
+                480,
+                display,
+                "image/jpeg",
+                rendition_key("display", image_id, "jpg"),
+            ),
+            RenditionRecord(
+                "thumb",
+                256,
+                192,
+                bytes_out - display,
+                "image/jpeg",
+                rendition_key("thumb", image_id, "jpg"),
+            ),
+        ),
+        created_at=when,
+        source=source,
+    )
+    return IngestResult(
+        event_id=event_id,
+        customer_id=customer,
+        source=source,
+        status=status,
+        received_at=when,
+        bytes_in=bytes_in,
+        processing_ms=ms,
+        manifest=manifest,
+    )
+
+
+def refused(
+    event_id: str,
+    code: ErrorCode,
+    *,
+    customer: str = "acme",
+    source: Source = "upload",
+    bytes_in: int = 50,
+    ms: float = 1.0,
+    when: datetime = NOON,
+) -> IngestResult:
+    return IngestResult(
+        event_id=event_id,
+        customer_id=customer,
+        source=source,
+        status="rejected",
+        received_at=when,
+        bytes_in=bytes_in,
+        processing_ms=ms,
+        error_code=code,
+        error_detail="refused",
+    )
+
+
+def statuses(results: list[IngestResult]) -> dict[str, str]:
+    return {r.event_id: r.status for r in results}
+
+
+def count(engine: Engine, table: str) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one())
+
+
+# --- fixtures ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/warehouse.db"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = create_warehouse_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def warehouse(engine: Engine) -> Warehouse:
+    migrations.upgrade(engine)
+    return Warehouse(engine)
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "postgresql-staging"])
+def any_writer(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Warehouse]:
+    """Every way rows get written: ON CONFLICT on SQLite and PostgreSQL, and the Redshift
+    staging-table path run for real on PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path}/warehouse.db"
+    else:
+        url = str(request.getfixturevalue("postgres_url"))
+    engine = create_warehouse_engine(url)
+    migrations.upgrade(engine)
+    yield Warehouse(engine, strategy="staging" if request.param.endswith("staging") else None)
+    engine.dispose()
+
+
+# --- migrations -------------------------------------------------------------------------------
+
+
+def test_migrations_from_empty_create_every_table_and_view(engine: Engine) -> None:
+    assert migrations.current(engine) is None
+    migrations.upgrade(engine)
+    inspector = sa.inspect(engine)
+    assert {"images", "renditions", "ingest_events"} <= set(inspector.get_table_names())
+    assert set(STATS_VIEWS) <= set(inspector.get_view_names())
+    assert migrations.current(engine) == migrations.head()
+
+
+def test_migrations_go_down_to_empty_and_up_again(engine: Engine) -> None:
+    migrations.upgrade(engine)
+    migrations.downgrade(engine, "base")
+    inspector = sa.inspect(engine)
+    assert set(inspector.get_table_names()) <= {"alembic_version"}
+    assert not set(STATS_VIEWS) & set(inspector.get_view_names())
+    assert migrations.current(engine) is None
+    migrations.upgrade(engine)
+    assert set(STATS_VIEWS) <= set(sa.inspect(engine).get_view_names())
+
+
+def test_migrated_schema_is_exactly_the_application_tables(warehouse: Warehouse) -> None:
+    with warehouse.engine.connect() as conn:
+        differences = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert differences == []
+
+
+def test_embedded_sqlite_database_is_migrated_on_first_use(tmp_path: Any) -> None:
+    url = f"sqlite:///{tmp_path}/fresh/warehouse.db"
+    warehouse = open_warehouse(load_settings(database_url=url))
+    try:
+        assert migrations.current(warehouse.engine) == migrations.head()
+        assert open_warehouse(load_settings(database_url=url)).engine is warehouse.engine
+        assert warehouse.write_batch([accepted("e1", "A")])[0].status == "processed"
+    finally:
+        engine_for(url).dispose()
+
+
+def test_writing_to_a_database_never_migrated_is_an_error_not_a_transient_fault(
+    engine: Engine,
+) -> None:
+    with pytest.raises(sa.exc.DBAPIError) as raised:
+        Warehouse(engine).write_batch([accepted("e1", "A")])
+    assert not isinstance(raised.value, TransientError)
+
+
+# --- the batch writer -------------------------------------------------------------------------
+
+
+def test_batch_of_1000_events_takes_one_statement_per_table_and_one_lookup(
+    warehouse: Warehouse,
+) -> None:
+    batch = []
+    for i in range(1000):
+        if i % 10 == 9:
+            batch.append(refused(f"ev-{i}", ErrorCode.UNDECODABLE))
+        else:
+            batch.append(accepted(f"ev-{i}", f"image-{i % 600}"))
+    executed: list[tuple[str, bool]] = []
+
+    def record(
+        _conn: Any, _cursor: Any, statement: str, _params: Any, _ctx: Any, many: bool
+    ) -> None:
+        executed.append((statement.split(None, 1)[0].upper(), many))
+
+    sa.event.listen(warehouse.engine, "before_cursor_execute", record)
+    try:
+        answers = warehouse.write_batch(batch)
+        executed_big = list(executed)
+        executed.clear()
+        warehouse.write_batch(
+            [accepted("x-1", "X"), accepted("x-2", "Y"), refused("x-3", ErrorCode.EMPTY)]
+        )
+    finally:
+        sa.event.remove(warehouse.engine, "before_cursor_execute", record)
+
+    kinds = [kind for kind, _ in executed_big if kind != "BEGIN"]
+    assert kinds == ["INSERT", "SELECT", "INSERT", "INSERT"]
+    assert not any(many for _, many in executed_big)
+    assert len(executed) == len(executed_big)  # as many statements for 3 events as for 1,000
+    # Images k with k % 10 == 9 only ever come with refused events: 540 of 600 are accepted.
+    assert sum(1 for a in answers if a.status == "processed") == 540
+    assert count(warehouse.engine, "ingest_events") == 1003
+    assert count(warehouse.engine, "images") == 542
+    assert count(warehouse.engine, "renditions") == 2 * 542
+    assert sum(1 for a in answers if a.status == "rejected") == 100
+
+
+def test_same_batch_twice_leaves_one_copy_and_answers_alike(any_writer: Warehouse) -> None:
+    batch = [
+        accepted("e1", "A"),
+        accepted("e2", "A", status="duplicate"),
+        accepted("e3", "B"),
+        refused("e4", ErrorCode.TOO_LARGE),
+    ]
+    first = any_writer.write_batch(batch)
+    second = any_writer.write_batch(batch)
+    assert statuses(first) == statuses(second)
+    assert statuses(first) == {
+        "e1": "processed",
+        "e2": "duplicate",
+        "e3": "processed",
+        "e4": "rejected",
+    }
+    engine = any_writer.engine
+    assert (count(engine, "images"), count(engine, "renditions")) == (2, 4)
+    assert count(engine, "ingest_events") == 4
+
+
+def test_statuses_are_decided_by_what_the_warehouse_holds(any_writer: Warehouse) -> None:
+    any_writer.write_batch([accepted("old", "A")])
+    answers = any_writer.write_batch(
+        [
+            # The image is already recorded: duplicate, whatever the caller thought.
+            accepted("a-again", "A", status="processed"),
+            # A crash after storage, before rows: the manifest existed so the caller said
+            # duplicate, but no row has the image: the first of the batch is processed.
+            accepted("c-first", "C", status="duplicate"),
+            accepted("c-second", "C", status="duplicate"),
+            refused("bad", ErrorCode.UNSUPPORTED_FORMAT),
+        ]
+    )
+    assert statuses(answers) == {
+        "a-again": "duplicate",
+        "c-first": "processed",
+        "c-second": "duplicate",
+        "bad": "rejected",
+    }
+    assert [a.bytes_out for a in answers] == [0, 400, 0, 0]
+    assert answers[3].error_code is ErrorCode.UNSUPPORTED_FORMAT
+    event = any_writer.get_event("c-first")
+    assert event is not None
+    assert (event.status, event.bytes_out, event.format) == ("processed", 400, "jpeg")
+    assert any_writer.get_event_status("bad") == "rejected"
+    assert any_writer.get_event("never") is None
+
+
+def test_retried_event_answers_with_the_status_recorded_the_first_time(
+    any_writer: Warehouse,
+) -> None:
+    any_writer.write_batch([accepted("e1", "A"), refused("e2", ErrorCode.UNDECODABLE)])
+    # The retry finds the manifest and calls itself a duplicate; the event was processed.
+    retry = any_writer.write_batch(
+        [accepted("e1", "A", status="duplicate"), accepted("e3", "A", status="processed")]
+    )
+    assert statuses(retry) == {"e1": "processed", "e3": "duplicate"}
+    # A refused event retried after the limits changed stays refused, with its first reason.
+    again = any_writer.write_batch([accepted("e2", "B")])
+    assert again[0].status == "rejected"
+    assert again[0].manifest is None
+    assert again[0].error_code is ErrorCode.UNDECODABLE
+    assert count(any_writer.engine, "ingest_events") == 3
+
+
+def test_same_event_twice_in_one_batch_is_written_once(any_writer: Warehouse) -> None:
+    answers = any_writer.write_batch([accepted("e1", "A"), accepted("e1", "A")])
+    assert statuses(answers) == {"e1": "processed"}
+    assert [a.status for a in answers] == ["processed", "processed"]
+    assert count(any_writer.engine, "ingest_events") == 1
+
+
+def test_four_writers_of_one_image_at_once_record_one_processed(warehouse: Warehouse) -> None:
+    start = threading.Barrier(4)
+    answers: dict[str, str] = {}
+    errors: list[BaseException] = []
+
+    def write(n: int) -> None:
+        try:
+            start.wait()
+            (answer,) = warehouse.write_batch([accepted(f"t{n}", "A")])
+            answers[answer.event_id] = answer.status
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(answers.values()) == ["duplicate", "duplicate", "duplicate", "processed"]
+    assert count(warehouse.engine, "images") == 1
+    assert count(warehouse.engine, "ingest_events") == 4
+
+
+def test_timestamps_come_back_in_utc_whatever_zone_they_were_given_in(
+    warehouse: Warehouse,
+) -> None:
+    paris = timezone(timedelta(hours=2))
+    warehouse.write_batch([accepted("e1", "A", when=datetime(2024, 3, 2, 0, 30, tzinfo=paris))])
+    (image,), _ = warehouse.list_images("acme")
+    assert image.first_seen_at == datetime(2024, 3, 1, 22, 30, tzinfo=UTC)
+    assert image.first_seen_at.tzinfo == UTC
+    assert image.taken_at == datetime(2023, 7, 14, 9, 30, tzinfo=UTC)
+    event = warehouse.get_event("e1")
+    assert event is not None
+    assert event.received_at.utcoffset() == timedelta(0)
+
+
+# --- listing ----------------------------------------------------------------------------------
+
+
+def test_images_are_listed_a_page_at_a_time_without_skips_or_repeats(
+    warehouse: Warehouse,
+) -> None:
+    batch = [accepted(f"e{i}", f"img-{i}", when=NOON + timedelta(minutes=i // 2)) for i in range(7)]
+    batch.append(accepted("other", "img-0", customer="globex"))
+    warehouse.write_batch(batch)
+
+    seen: list[str] = []
+    cursor = None
+    pages = 0
+    while True:
+        page, cursor = warehouse.list_images("acme", limit=3, cursor=cursor)
+        pages += 1
+        seen.extend(image.image_id for image in page)
+        if cursor is None:
+            break
+    assert pages == 3
+    expected = sorted(
+        (NOON + timedelta(minutes=i // 2), str(r.image_id)) for i, r in enumerate(batch[:7])
+    )
+    assert seen == [image_id for _, image_id in expected]
+
+    later, _ = warehouse.list_images("acme", since=NOON + timedelta(minutes=3))
+    assert [image.first_seen_at for image in later] == [NOON + timedelta(minutes=3)]
+    first, _ = warehouse.list_images("acme", limit=1)
+    assert [r.name for r in first[0].renditions] == ["display", "thumb"]
+    assert first[0].renditions[0].key.startswith("renditions/display/")
+
+
+def test_a_cursor_not_issued_by_the_warehouse_is_refused(warehouse: Warehouse) -> None:
+    for cursor in ("not-base64!", "eyJ4IjoxfQ", ""):
+        if not cursor:
+            continue
+        with pytest.raises(PermanentError) as raised:
+            warehouse.list_images("acme", cursor=cursor)
+        assert raised.value.code is ErrorCode.INVALID_REQUEST
+    with pytest.raises(PermanentError):
+        warehouse.list_images("acme", limit=0)
+
+
+# --- the statistics views on a known data set -------------------------------------------------
+
+
+def known_data_set(warehouse: Warehouse) -> None:
+    """Two customers, two days, both sources; the numbers below are worked out by hand."""
+    paris = timezone(timedelta(hours=2))
+    day1 = [
+        accepted("a1", "A", fmt="jpeg", bytes_in=1000, bytes_out=400, ms=10),
+        # 00:30 in Paris on the 2nd is 22:30 UTC on the 1st: counted on D1.
+        accepted(
+            "a2",
+            "B",
+            fmt="png",
+            bytes_in=2000,
+            bytes_out=500,
+            ms=20,
+            when=datetime(2024, 3, 2, 0, 30, tzinfo=paris),
+        ),
+        accepted("a3", "C", fmt="jpeg", bytes_in=3000, bytes_out=600, ms=30),
+        accepted("a4", "A", fmt="jpeg", bytes_in=1000, bytes_out=400, ms=2, status="duplicate"),
+        refused("a5", ErrorCode.UNDECODABLE, bytes_in=50),
+        accepted("s1", "D", source="stream", fmt="webp", bytes_in=4000, bytes_out=800, ms=40),
+        refused("s2", ErrorCode.UNSUPPORTED_FORMAT, source="stream", bytes_in=70),
+        refused("s3", ErrorCode.UNSUPPORTED_FORMAT, source="stream", bytes_in=30),
+        accepted(
+            "g1",
+            "E",
+            customer="globex",
+            bytes_in=5000,
+            bytes_out=1000,
+            ms=50,
+            when=datetime(2024, 3, 1, 23, 59, 59, 999999, tzinfo=UTC),
+        ),
+    ]
+    day2_time = datetime(2024, 3, 2, 0, 0, tzinfo=UTC)
+    day2 = [
+        accepted("b1", "F", bytes_in=1500, bytes_out=300, ms=11, when=day2_time),
+        accepted("b2", "B", fmt="png", bytes_in=2000, ms=3, when=day2_time, status="duplicate"),
+        accepted(
+            "h1",
+            "G",
+            customer="globex",
+            source="stream",
+            fmt="gif",
+            bytes_in=800,
+            bytes_out=200,
+            ms=5,
+            when=day2_time,
+        ),
+        refused(
+            "h2",
+            ErrorCode.TOO_LARGE,
+            customer="globex",
+            source="stream",
+            bytes_in=9000,
+            ms=0.5,
+            when=day2_time,
+        ),
+    ]
+    warehouse.write_batch(day1)
+    warehouse.write_batch(day2)
+
+
+def test_stats_views_give_the_known_numbers(warehouse: Warehouse) -> None:
+    known_data_set(warehouse)
+    stats = warehouse.stats()
+
+    daily = {
+        (r.day, r.source, r.status): (r.events, r.images, r.bytes_in, r.bytes_out)
+        for r in stats.daily
+    }
+    assert daily == {
+        (D1, "upload", "processed"): (4, 4, 11000, 2500),
+        (D1, "upload", "duplicate"): (1, 1, 1000, 0),
+        (D1, "upload", "rejected"): (1, 0, 50, 0),
+        (D1, "stream", "processed"): (1, 1, 4000, 800),
+        (D1, "stream", "rejected"): (2, 0, 100, 0),
+        (D2, "upload", "processed"): (1, 1, 1500, 300),
+        (D2, "upload", "duplicate"): (1, 1, 2000, 0),
+        (D2, "stream", "processed"): (1, 1, 800, 200),
+        (D2, "stream", "rejected"): (1, 0, 9000, 0),
+    }
+    t = stats.totals
+    assert (t.events, t.processed, t.duplicates, t.rejected) == (13, 7, 2, 4)
+    assert (t.bytes_in, t.bytes_out) == (29450, 3800)
+    assert t.output_ratio == pytest.approx(3800 / 17300)
+    assert t.mean_processing_ms == pytest.approx(166 / 7)
+    assert t.rejections_by_reason == {"unsupported_format": 2, "too_large": 1, "undecodable": 1}
+
+    latency = {(r.day, r.source): (r.events, r.p50_ms, r.p95_ms, r.max_ms) for r in stats.latency}
+    # D1 uploads of all customers: 10, 20, 30, 50 ms. p50 at 1.5 -> 25; p95 at 2.85 -> 47.
+    assert latency == {
+        (D1, "upload"): (4, pytest.approx(25.0), pytest.approx(47.0), 50.0),
+        (D1, "stream"): (1, pytest.approx(40.0), pytest.approx(40.0), 40.0),
+        (D2, "upload"): (1, pytest.approx(11.0), pytest.approx(11.0), 11.0),
+        (D2, "stream"): (1, pytest.approx(5.0), pytest.approx(5.0), 5.0),
+    }
+    assert [(r.day, r.source, r.reason, r.events) for r in stats.rejections] == [
+        (D1, "stream", "unsupported_format", 2),
+        (D1, "upload", "undecodable", 1),
+        (D2, "stream", "too_large", 1),
+    ]
+    assert [(f.format, f.events, f.new_images, f.bytes_in, f.bytes_out) for f in stats.formats] == [
+        ("jpeg", 5, 4, 11500, 2300),
+        ("png", 2, 1, 4000, 500),
+        ("gif", 1, 1, 800, 200),
+        ("webp", 1, 1, 4000, 800),
+    ]
+    assert [
+        (c.customer_id, c.events, c.processed, c.duplicates, c.rejected, c.bytes_in, c.bytes_out)
+        for c in stats.customers
+    ] == [
+        ("acme", 10, 5, 2, 3, 14650, 2600),
+        ("globex", 3, 2, 0, 1, 14800, 1200),
+    ]
+
+
+def test_stats_latency_view_holds_per_customer_rows_and_an_all_customers_row(
+    warehouse: Warehouse,
+) -> None:
+    known_data_set(warehouse)
+    with warehouse.engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT customer_id, events, p50_ms, p95_ms FROM stats_latency_daily "
+                "WHERE day = :day AND source = 'upload'"
+            ),
+            {"day": D1},
+        ).all()
+    by_customer = {r[0]: (r[1], r[2], r[3]) for r in rows}
+    # acme's D1 uploads: 10, 20, 30 ms. p95 at position 1.9 -> 20 + 0.9 * 10.
+    assert by_customer == {
+        "acme": (3, pytest.approx(20.0), pytest.approx(29.0)),
+        "globex": (1, pytest.approx(50.0), pytest.approx(50.0)),
+        None: (4, pytest.approx(25.0), pytest.approx(47.0)),
+    }
+
+
+def test_stats_are_scoped_by_customer_source_and_days(warehouse: Warehouse) -> None:
+    known_data_set(warehouse)
+
+    globex = warehouse.stats(customer_id="globex")
+    assert (globex.totals.events, globex.totals.processed, globex.totals.rejected) == (3, 2, 1)
+    assert [(r.day, r.source, r.p50_ms) for r in globex.latency] == [
+        (D1, "upload", 50.0),
+        (D2, "stream", 5.0),
+    ]
+    assert [c.customer_id for c in globex.customers] == ["globex"]
+
+    streams = warehouse.stats(source="stream")
+    assert (streams.totals.events, streams.totals.bytes_in) == (5, 13900)
+    assert {r.source for r in streams.daily} == {"stream"}
+
+    second_day = warehouse.stats(since=D2, until=D2)
+    assert second_day.totals.events == 4
+    assert {r.day for r in second_day.daily} == {D2}
+    assert second_day.totals.rejections_by_reason == {"too_large": 1}
+
+    acme_uploads_day1 = warehouse.stats(until=D1, source="upload", customer_id="acme")
+    assert (acme_uploads_day1.totals.events, acme_uploads_day1.totals.duplicates) == (5, 1)
+    assert [(r.events, r.p95_ms) for r in acme_uploads_day1.latency] == [(3, pytest.approx(29.0))]
+
+    top = warehouse.stats(top_customers=1)
+    assert [c.customer_id for c in top.customers] == ["acme"]
+
+
+def test_stats_of_an_empty_range_are_empty_not_an_error(warehouse: Warehouse) -> None:
+    known_data_set(warehouse)
+    nothing = warehouse.stats(since=date(2030, 1, 1))
+    assert nothing.empty
+    assert nothing.totals.output_ratio is None
+    assert nothing.daily == nothing.latency == nothing.formats == nothing.customers == ()
+    assert nothing.to_json()["totals"]["events"] == 0
+    with pytest.raises(PermanentError):
+        warehouse.stats(since=D2, until=D1)
+
+
+def test_stats_to_json_is_plain_json(warehouse: Warehouse) -> None:
+    known_data_set(warehouse)
+    document = warehouse.stats(since=D1, until=D2).to_json()
+    assert document["since"] == "2024-03-01"
+    assert document["daily"][0]["day"] == "2024-03-01"
+    assert document["customers"][0]["customer_id"] == "acme"
+
+
+# --- faults -----------------------------------------------------------------------------------
+
+
+def test_unreachable_database_is_a_transient_error_and_heals_when_back(
+    postgres_url_via_proxy: str, postgres_proxy: FaultProxy
+) -> None:
+    engine = create_warehouse_engine(postgres_url_via_proxy)
+    try:
+        migrations.upgrade(engine)
+        warehouse = Warehouse(engine)
+        warehouse.write_batch([accepted("e1", "A")])
+
+        postgres_proxy.cut()
+        with pytest.raises(TransientError):
+            warehouse.ping()
+        with pytest.raises(TransientError):
+            warehouse.write_batch([accepted("e2", "B")])
+        with pytest.raises(TransientError):
+            warehouse.stats()
+
+        postgres_proxy.restore()
+        assert warehouse.write_batch([accepted("e2", "B")])[0].status == "processed"
+        assert count(engine, "ingest_events") == 2
+    finally:
+        engine.dispose()
+
+
+def test_connection_lost_in_the_middle_of_a_batch_leaves_nothing_and_the_retry_one_copy(
+    postgres_url_via_proxy: str, postgres_proxy: FaultProxy
+) -> None:
+    engine = create_warehouse_engine(postgres_url_via_proxy)
+    try:
+        migrations.upgrade(engine)
+        warehouse = Warehouse(engine)
+        batch = [accepted("e1", "A"), accepted("e2", "A"), refused("e3", ErrorCode.EMPTY)]
+        statements = 0
+
+        def cut_before_the_events(*_args: Any) -> None:
+            nonlocal statements
+            statements += 1
+            if statements == 4:  # images written, looked up, renditions written
+                postgres_proxy.cut()
+
+        sa.event.listen(engine, "before_cursor_execute", cut_before_the_events)
+        with pytest.raises(TransientError):
+            warehouse.write_batch(batch)
+        sa.event.remove(engine, "before_cursor_execute", cut_before_the_events)
+        postgres_proxy.restore()
+
+        assert (count(engine, "images"), count(engine, "ingest_events")) == (0, 0)
+        assert statuses(warehouse.write_batch(batch)) == {
+            "e1": "processed",
+            "e2": "duplicate",
+            "e3": "rejected",
+        }
+        assert (count(engine, "images"), count(engine, "ingest_events")) == (1, 3)
+    finally:
+        engine.dispose()
