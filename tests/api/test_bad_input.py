@@ -1,0 +1,164 @@
+"""Bad input over HTTP: each refusal a precise 4xx problem, never a 5xx."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.api.conftest import headers_for
+from tests.images import HTML, SVG, jpeg_photo, png_header_declaring, truncated
+
+ACME = headers_for("acme")
+JPEG = {**ACME, "Content-Type": "image/jpeg"}
+
+
+def assert_problem(response, status: int, code: str) -> dict:  # type: ignore[no-untyped-def]
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["status"] == status
+    assert problem["code"] == code
+    assert problem["type"] == f"urn:imgpipe:problem:{code}"
+    assert problem["title"] and problem["detail"]
+    assert problem["request_id"] == response.headers["x-request-id"]
+    return problem
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        (b"", 422, "empty"),
+        (truncated(jpeg_photo(800, 600)), 422, "undecodable"),
+        (png_header_declaring(100_000, 100_000), 422, "too_many_pixels"),
+        (SVG, 415, "unsupported_format"),
+        (HTML, 415, "unsupported_format"),
+    ],
+    ids=["zero-bytes", "truncated-jpeg", "100000x100000-png", "svg", "html"],
+)
+def test_bad_images_are_refused_with_a_precise_problem(
+    client: TestClient, body: bytes, status: int, code: str
+) -> None:
+    raw = client.post("/v1/images", content=body, headers=JPEG)
+    assert_problem(raw, status, code)
+    multipart = client.post(
+        "/v1/images", files={"file": ("x.jpg", body, "image/jpeg")}, headers=ACME
+    )
+    assert_problem(multipart, status, code)
+
+
+def test_multipart_body_with_no_file_is_400(client: TestClient) -> None:
+    # httpx sends a urlencoded form when there are no files: build the multipart body by hand.
+    boundary = "imgpipe-test-boundary"
+    body = (
+        f"--{boundary}\r\n"
+        'Content-Disposition: form-data; name="title"\r\n\r\n'
+        f"holiday\r\n--{boundary}--\r\n"
+    )
+    response = client.post(
+        "/v1/images",
+        content=body.encode(),
+        headers={**ACME, "Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    problem = assert_problem(response, 400, "invalid_request")
+    assert "`file`" in problem["detail"] and "`title`" in problem["detail"]
+
+
+def test_multipart_with_a_wrong_field_name_is_400_naming_it(client: TestClient) -> None:
+    response = client.post(
+        "/v1/images", files={"image": ("a.jpg", jpeg_photo(100, 80), "image/jpeg")}, headers=ACME
+    )
+    problem = assert_problem(response, 400, "invalid_request")
+    assert "`image`" in problem["detail"]
+
+
+def test_multipart_cut_short_is_400(embedded_client: TestClient) -> None:
+    boundary = "cut"
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\n'
+        "Content-Type: image/jpeg\r\n\r\n"
+    ).encode() + jpeg_photo(100, 80)
+    response = embedded_client.post(
+        "/v1/images",
+        content=body,
+        headers={**ACME, "Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    assert_problem(response, 400, "invalid_request")
+
+
+def test_multipart_without_boundary_is_400(embedded_client: TestClient) -> None:
+    response = embedded_client.post(
+        "/v1/images", content=b"x", headers={**ACME, "Content-Type": "multipart/form-data"}
+    )
+    assert_problem(response, 400, "invalid_request")
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "text/plain", None])
+def test_a_body_that_is_neither_multipart_nor_an_image_is_415(
+    embedded_client: TestClient, content_type: str | None
+) -> None:
+    headers = dict(ACME)
+    if content_type:
+        headers["Content-Type"] = content_type
+    response = embedded_client.post("/v1/images", content=b'{"a": 1}', headers=headers)
+    assert_problem(response, 415, "unsupported_media_type")
+
+
+def test_a_body_over_the_limit_is_413_from_its_content_length(
+    embedded_settings,  # type: ignore[no-untyped-def]
+) -> None:
+    from services.upload_api.app import create_app
+
+    app = create_app(embedded_settings(max_bytes=1000, max_request_bytes=2000))
+    with TestClient(app) as client:
+        response = client.post("/v1/images", content=b"\xff" * 5000, headers=JPEG)
+    problem = assert_problem(response, 413, "too_large")
+    assert problem["max_bytes"] == 2000
+
+
+def test_a_chunked_body_over_the_limit_is_413_while_reading(
+    embedded_settings,  # type: ignore[no-untyped-def]
+) -> None:
+    from services.upload_api.app import create_app
+
+    app = create_app(embedded_settings(max_bytes=1000, max_request_bytes=2000))
+    sent = 0
+
+    def chunks():  # type: ignore[no-untyped-def]
+        nonlocal sent
+        for _ in range(100):
+            sent += 500
+            yield b"\xff" * 500
+
+    with TestClient(app) as client:
+        response = client.post("/v1/images", content=chunks(), headers=JPEG)
+    assert_problem(response, 413, "too_large")
+    assert "content-length" not in {k.lower() for k in response.request.headers}
+
+
+def test_unknown_route_and_wrong_method_are_problems(embedded_client: TestClient) -> None:
+    assert_problem(embedded_client.get("/v2/nothing", headers=ACME), 404, "not_found")
+    wrong = embedded_client.delete("/v1/images", headers=ACME)
+    assert_problem(wrong, 405, "method_not_allowed")
+    assert "POST" in wrong.headers["allow"]
+
+
+def test_invalid_parameters_are_422_problems_listing_each_error(
+    embedded_client: TestClient,
+) -> None:
+    response = embedded_client.get(
+        "/v1/images", params={"limit": "lots", "since": "yesterday"}, headers=ACME
+    )
+    problem = assert_problem(response, 422, "validation_failed")
+    assert {tuple(error["loc"]) for error in problem["errors"]} == {
+        ("query", "limit"),
+        ("query", "since"),
+    }
+    bad_id = embedded_client.get("/v1/images/not-a-uuid", headers=ACME)
+    assert_problem(bad_id, 422, "validation_failed")
+
+
+def test_invalid_json_body_is_a_422_problem(embedded_client: TestClient) -> None:
+    response = embedded_client.post(
+        "/v1/uploads", content=b"{not json", headers={**ACME, "Content-Type": "application/json"}
+    )
+    assert_problem(response, 422, "validation_failed")
