@@ -15,13 +15,15 @@ import httpx
 import pytest
 
 from core.config import Settings, load_settings
+from tests.harness.moto_server import HELD, RESTORE_MODEL
 from tests.harness.proxy import FaultProxy, free_port
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 REGION = "us-east-1"
-RESTORE_MODEL = "s3::keyrestore"
+# moto.server with restores that can be held "ongoing", as S3 keeps them for hours.
+MOTO_ENTRY = Path(__file__).with_name("moto_server.py")
 
 # boto3 must never find, use or leak real credentials in a test run.
 DUMMY_AWS_ENV = {
@@ -57,13 +59,13 @@ def _wait_until_up(endpoint: str, process: subprocess.Popen[bytes], log: Path) -
 
 @pytest.fixture(scope="session")
 def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Start `python -m moto.server` once per session; yield its endpoint URL."""
+    """Start moto's server (see moto_server.py) once per session; yield its endpoint URL."""
     port = free_port()
     log = tmp_path_factory.mktemp("moto") / "moto.log"
     env = {**os.environ, **DUMMY_AWS_ENV}
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            [sys.executable, str(MOTO_ENTRY), "-H", "127.0.0.1", "-p", str(port)],
             stdout=out,
             stderr=subprocess.STDOUT,
             env=env,
@@ -92,11 +94,11 @@ def reset_moto(endpoint: str) -> None:
 
 
 def hold_restores(endpoint: str) -> None:
-    """Make moto keep restores 'ongoing' (until the object is described many times), the way
-    S3 keeps a Deep Archive restore running for hours. `reset_moto` undoes it."""
+    """From now on, every requested restore stays `ongoing-request="true"`, as on S3 for the
+    hours a Deep Archive restore takes; `reset_moto` (each test's `s3_endpoint`) undoes it."""
     httpx.post(
         f"{endpoint}/moto-api/state-manager/set-transition",
-        json={"model_name": RESTORE_MODEL, "transition": {"progression": "manual", "times": 1000}},
+        json={"model_name": RESTORE_MODEL, "transition": {"progression": HELD}},
         timeout=10,
     ).raise_for_status()
 
@@ -157,6 +159,26 @@ def make_settings(s3_endpoint: str, s3_bucket: str) -> MakeSettings:
 def s3_settings(make_settings: MakeSettings) -> Settings:
     """Settings on the test's bucket, no prefix."""
     return make_settings()
+
+
+@pytest.fixture
+def s3_settings_env(
+    s3_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[dict[str, str]]:
+    """The test's S3 settings as IMGPIPE_* variables, set in this process (`get_settings()`
+    reads them afresh) and returned, with the dummy AWS ones, for child processes."""
+    from core.config import get_settings
+
+    variables = {
+        "IMGPIPE_STORAGE_URL": s3_settings.storage_url,
+        "IMGPIPE_S3_ENDPOINT_URL": str(s3_settings.s3_endpoint_url),
+        "IMGPIPE_AWS_REGION": REGION,
+    }
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    yield {**DUMMY_AWS_ENV, **variables}
+    get_settings.cache_clear()
 
 
 @pytest.fixture

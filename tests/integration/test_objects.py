@@ -34,6 +34,7 @@ from core.repository.objects import (
     open_object_store,
 )
 from tests.harness.proxy import FaultProxy, free_port
+from tests.harness.s3 import hold_restores
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -406,6 +407,24 @@ def test_restored_archive_object_can_be_read_until_its_expiry(
     assert info.restore.expiry and info.restore.expiry.endswith("GMT")
     assert info.readable
     assert store.get("renditions/display/old.jpg") == JPEG
+
+
+def test_restore_still_running_keeps_the_object_archived(
+    s3_settings: Settings, s3_client: S3Client, s3_bucket: str, s3_endpoint: str
+) -> None:
+    _archive(s3_client, s3_bucket, "renditions/display/old.jpg", JPEG)
+    hold_restores(s3_endpoint)
+    store = open_object_store(s3_settings)
+
+    store.restore("renditions/display/old.jpg", days=1, tier="Standard")
+    store.restore("renditions/display/old.jpg", days=1, tier="Standard")
+
+    info = store.head("renditions/display/old.jpg")
+    assert info.restore is not None and info.restore.ongoing is True
+    assert not info.readable
+    with pytest.raises(Archived) as archived:
+        store.get("renditions/display/old.jpg")
+    assert archived.value.state.ongoing is True
 
 
 def test_s3_put_requests_server_side_encryption(s3_settings: Settings) -> None:

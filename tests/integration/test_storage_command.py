@@ -13,19 +13,10 @@ from services.cli import main
 from tests.harness.proxy import free_port
 
 
-def _use(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("IMGPIPE_STORAGE_URL", settings.storage_url)
-    if settings.s3_endpoint_url:
-        monkeypatch.setenv("IMGPIPE_S3_ENDPOINT_URL", settings.s3_endpoint_url)
-    if settings.aws_region:
-        monkeypatch.setenv("IMGPIPE_AWS_REGION", settings.aws_region)
-
-
+@pytest.mark.usefixtures("s3_settings_env")
 def test_storage_setup_on_s3_prints_what_it_applied_and_is_idempotent(
-    s3_settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    s3_settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _use(s3_settings, monkeypatch)
-
     assert main(["storage", "setup"]) == 0
     output = capsys.readouterr()
     first = json.loads(output.out)
@@ -41,11 +32,10 @@ def test_storage_setup_on_s3_prints_what_it_applied_and_is_idempotent(
     assert [s["Sid"] for s in first["policy"]["Statement"]] == [TLS_ONLY_SID]
 
 
+@pytest.mark.usefixtures("s3_settings_env")
 def test_storage_setup_without_tls_only_warns_nothing_and_applies_no_policy(
-    s3_settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    _use(s3_settings, monkeypatch)
-
     assert main(["storage", "setup", "--no-tls-only"]) == 0
 
     out = capsys.readouterr()
@@ -53,11 +43,10 @@ def test_storage_setup_without_tls_only_warns_nothing_and_applies_no_policy(
     assert "warning" not in out.err
 
 
+@pytest.mark.usefixtures("s3_settings_env")
 def test_storage_show_changes_nothing(
-    s3_settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    s3_settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _use(s3_settings, monkeypatch)
-
     assert main(["storage", "show"]) == 0
 
     shown = json.loads(capsys.readouterr().out)
@@ -69,7 +58,7 @@ def test_storage_show_changes_nothing(
 def test_storage_setup_on_a_folder_says_there_is_nothing_to_set_up(
     folder_settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _use(folder_settings, monkeypatch)
+    monkeypatch.setenv("IMGPIPE_STORAGE_URL", folder_settings.storage_url)
 
     assert main(["storage", "setup"]) == 0
 
@@ -79,12 +68,10 @@ def test_storage_setup_on_a_folder_says_there_is_nothing_to_set_up(
     assert Path(report["root"]).is_dir()
 
 
+@pytest.mark.usefixtures("s3_settings_env")
 def test_storage_setup_when_s3_is_unreachable_fails_with_a_message(
-    s3_settings: Settings,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _use(s3_settings, monkeypatch)
     monkeypatch.setenv("IMGPIPE_S3_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")
 
     assert main(["storage", "setup"]) == 1
