@@ -1,0 +1,278 @@
+"""The ingest use case on real adapters: a folder + SQLite, and moto S3 + PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from core.bootstrap import Context
+from core.config import Settings, load_settings
+from core.errors import ErrorCode, TransientError
+from core.ingest import ingest, ingest_batch
+from core.models import IngestRequest, image_id_for, manifest_key
+from core.repository.migrations import upgrade
+from core.repository.objects import open_object_store
+from core.repository.warehouse import Warehouse, create_warehouse_engine
+from tests import images
+from tests.harness.proxy import FaultProxy
+
+THUMB_ONLY = "thumb:128:jpeg:80"
+
+
+@dataclass
+class Stack:
+    """A Context on real adapters, and ways to look at what it stored."""
+
+    ctx: Context
+    list_objects: Callable[[], list[str]]
+
+    def rows(self, table: str) -> list[dict[str, Any]]:
+        engine = self.ctx.warehouse.engine  # type: ignore[attr-defined]
+        with engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(sa.text(f"select * from {table}"))]
+
+
+def _context(settings: Settings) -> Context:
+    engine = create_warehouse_engine(settings.database_url)
+    upgrade(engine)
+    return Context(settings, open_object_store(settings), Warehouse(engine))
+
+
+@pytest.fixture
+def folder_stack(tmp_path: Path) -> Iterator[Stack]:
+    settings = load_settings(
+        storage_url=f"file://{tmp_path / 'objects'}",
+        database_url=f"sqlite:///{tmp_path / 'warehouse.db'}",
+        renditions=THUMB_ONLY,
+    )
+    ctx = _context(settings)
+    root = tmp_path / "objects"
+
+    def list_objects() -> list[str]:
+        files = (p.relative_to(root) for p in root.rglob("*") if p.is_file())
+        return sorted(str(p) for p in files if not any(part.startswith(".") for part in p.parts))
+
+    yield Stack(ctx, list_objects)
+    ctx.close()
+
+
+@pytest.fixture
+def s3_stack(make_settings: Callable[..., Settings], postgres_url: str, s3_client: Any) -> Stack:
+    settings = make_settings(database_url=postgres_url, renditions=THUMB_ONLY)
+    bucket = settings.storage_url.removeprefix("s3://").split("/", 1)[0]
+
+    def list_objects() -> list[str]:
+        pages = s3_client.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+        return sorted(o["Key"] for page in pages for o in page.get("Contents", []))
+
+    return Stack(_context(settings), list_objects)
+
+
+@pytest.fixture(params=["folder+sqlite", "s3+postgresql"])
+def stack(request: pytest.FixtureRequest) -> Stack:
+    name = "folder_stack" if request.param == "folder+sqlite" else "s3_stack"
+    return request.getfixturevalue(name)  # type: ignore[no-any-return]
+
+
+def _request(data: bytes | None, customer: str = "acme", **extra: Any) -> IngestRequest:
+    return IngestRequest(
+        customer_id=customer,
+        source=extra.pop("source", "upload"),
+        event_id=extra.pop("event_id", str(uuid.uuid4())),
+        data=data,
+        **extra,
+    )
+
+
+def test_same_bytes_twice_make_one_image_one_set_of_objects_and_a_duplicate_event(
+    stack: Stack,
+) -> None:
+    photo = images.jpeg_photo(640, 480)
+    first = ingest(_request(photo), stack.ctx)
+    objects_after_first = stack.list_objects()
+    second = ingest(_request(photo, source="stream"), stack.ctx)
+
+    assert (first.status, second.status) == ("processed", "duplicate")
+    assert first.image_id == second.image_id
+    assert stack.list_objects() == objects_after_first
+    assert objects_after_first == sorted(
+        [f"manifests/{first.image_id}.json", f"renditions/thumb/{first.image_id}.jpg"]
+    )
+    assert len(stack.rows("images")) == 1
+    assert len(stack.rows("renditions")) == 1
+    statuses = sorted((e["source"], e["status"]) for e in stack.rows("ingest_events"))
+    assert statuses == [("stream", "duplicate"), ("upload", "processed")]
+
+
+def test_image_id_is_uuid5_of_customer_and_sha256(stack: Stack) -> None:
+    photo = images.jpeg_photo(320, 240)
+    result = ingest(_request(photo), stack.ctx)
+    assert result.manifest is not None
+    assert result.image_id == image_id_for("acme", result.manifest.metadata.sha256)
+
+
+def test_same_bytes_from_four_threads_at_once_make_one_image(stack: Stack) -> None:
+    photo = images.jpeg_photo(800, 600)
+    barrier = threading.Barrier(4)
+    statuses: list[str] = []
+
+    def upload() -> None:
+        barrier.wait()
+        statuses.append(ingest(_request(photo), stack.ctx).status)
+
+    threads = [threading.Thread(target=upload) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(statuses) == ["duplicate", "duplicate", "duplicate", "processed"]
+    assert len(stack.rows("images")) == 1
+    assert len(stack.rows("renditions")) == 1
+    assert len(stack.rows("ingest_events")) == 4
+    assert len(stack.list_objects()) == 2
+
+
+def test_same_bytes_from_two_customers_are_two_images(stack: Stack) -> None:
+    photo = images.jpeg_photo(320, 240)
+    a = ingest(_request(photo, customer="acme"), stack.ctx)
+    b = ingest(_request(photo, customer="globex"), stack.ctx)
+    assert (a.status, b.status) == ("processed", "processed")
+    assert a.image_id != b.image_id
+    assert len(stack.rows("images")) == 2
+
+
+def test_a_bad_image_is_a_rejected_row_and_no_object(stack: Stack) -> None:
+    result = ingest(_request(images.truncated(images.jpeg_photo(320, 240))), stack.ctx)
+    assert result.status == "rejected"
+    assert result.error_code == ErrorCode.UNDECODABLE
+    assert result.image_id is None
+    assert stack.list_objects() == []
+    (event,) = stack.rows("ingest_events")
+    assert (event["status"], event["reason"], event["image_id"]) == (
+        "rejected",
+        "undecodable",
+        None,
+    )
+    assert stack.rows("images") == []
+
+
+def test_a_batch_writes_every_outcome_in_order(stack: Stack) -> None:
+    a, b = images.jpeg_photo(320, 240), images.jpeg_photo(320, 240, name="chelsea")
+    requests = [_request(a), _request(images.SVG), _request(b), _request(a), _request(b"")]
+    results = ingest_batch(requests, stack.ctx)
+    assert [r.status for r in results] == [
+        "processed",
+        "rejected",
+        "processed",
+        "duplicate",
+        "rejected",
+    ]
+    assert [r.error_code for r in results] == [
+        None,
+        ErrorCode.UNSUPPORTED_FORMAT,
+        None,
+        None,
+        ErrorCode.EMPTY,
+    ]
+    assert [r.event_id for r in results] == [r.event_id for r in requests]
+    assert len(stack.rows("images")) == 2
+    assert len(stack.rows("ingest_events")) == 5
+
+
+def test_a_retried_event_answers_as_before_and_writes_no_second_row(stack: Stack) -> None:
+    photo = images.jpeg_photo(320, 240)
+    first = ingest(_request(photo, event_id="orders:0:17"), stack.ctx)
+    again = ingest(_request(photo, event_id="orders:0:17"), stack.ctx)
+    assert (first.status, again.status) == ("processed", "processed")
+    assert len(stack.rows("ingest_events")) == 1
+
+
+def test_a_direct_upload_is_ingested_from_storage_and_then_removed(stack: Stack) -> None:
+    photo = images.jpeg_photo(320, 240)
+    stack.ctx.objects.put("uploads/u-1", photo, "image/jpeg")
+    result = ingest(_request(None, object_key="uploads/u-1"), stack.ctx)
+    assert result.status == "processed"
+    assert result.bytes_in == len(photo)
+    assert "uploads/u-1" not in stack.list_objects()
+
+
+def test_a_missing_direct_upload_is_rejected(stack: Stack) -> None:
+    result = ingest(_request(None, object_key="uploads/never-sent"), stack.ctx)
+    assert (result.status, result.error_code) == ("rejected", ErrorCode.SOURCE_NOT_FOUND)
+
+
+def test_an_oversized_direct_upload_is_refused_before_it_is_read(stack: Stack) -> None:
+    small = Context(
+        load_settings(**{**_fields(stack.ctx.settings), "max_bytes": 1000}),
+        stack.ctx.objects,
+        stack.ctx.warehouse,
+    )
+    stack.ctx.objects.put("uploads/big", b"\xff" * 5000, "image/jpeg")
+    result = ingest(_request(None, object_key="uploads/big"), small)
+    assert (result.status, result.error_code) == ("rejected", ErrorCode.TOO_LARGE)
+
+
+def _fields(settings: Settings) -> dict[str, Any]:
+    return {name: getattr(settings, name) for name in ("storage_url", "database_url")} | {
+        "s3_endpoint_url": settings.s3_endpoint_url,
+        "aws_region": settings.aws_region,
+        "renditions": settings.renditions,
+    }
+
+
+def test_storage_down_is_transient_and_writes_no_row(
+    make_settings: Callable[..., Settings], postgres_url: str, s3_proxy: FaultProxy
+) -> None:
+    settings = make_settings(
+        database_url=postgres_url,
+        renditions=THUMB_ONLY,
+        s3_endpoint_url=f"http://{s3_proxy.address}",
+    )
+    ctx = _context(settings)
+    s3_proxy.cut()
+    with pytest.raises(TransientError):
+        ingest(_request(images.jpeg_photo(320, 240)), ctx)
+    with ctx.warehouse.engine.connect() as conn:  # type: ignore[attr-defined]
+        assert conn.execute(sa.text("select count(*) from ingest_events")).scalar() == 0
+
+
+def test_warehouse_down_after_objects_are_written_heals_on_retry_with_one_row(
+    make_settings: Callable[..., Settings],
+    postgres_url: str,
+    postgres_url_via_proxy: str,
+    postgres_proxy: FaultProxy,
+) -> None:
+    settings = make_settings(database_url=postgres_url_via_proxy, renditions=THUMB_ONLY)
+    upgrade(create_warehouse_engine(postgres_url))
+    ctx = Context(
+        settings,
+        open_object_store(settings),
+        Warehouse(create_warehouse_engine(settings.database_url)),
+    )
+    photo = images.jpeg_photo(320, 240)
+    request = _request(photo, event_id="orders:3:99")
+
+    postgres_proxy.cut()
+    with pytest.raises(TransientError):
+        ingest(request, ctx)
+    image_id = image_id_for("acme", __import__("hashlib").sha256(photo).hexdigest())
+    assert ctx.objects.exists(manifest_key(image_id))  # storage was written first
+
+    postgres_proxy.restore()
+    retried = ingest(request, ctx)
+    assert retried.status == "processed"  # the first time the warehouse hears of this image
+    again = ingest(request, ctx)
+    assert again.status == "processed"  # the same event id answers the same
+
+    engine = create_warehouse_engine(postgres_url)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("select count(*) from images")).scalar() == 1
+        assert conn.execute(sa.text("select count(*) from ingest_events")).scalar() == 1
