@@ -48,7 +48,7 @@ $(TOOLS_STAMP): $(STAMP)
 lint-infra: $(STAMP) $(TOOLS_STAMP)
 	$(BIN)/ruff check infra
 	$(BIN)/ruff format --check infra
-	$(BIN)/mypy infra
+	$(BIN)/mypy infra bench/coldstart.py
 	$(BIN)/python -m infra.locks check
 	$(BIN)/python -m infra.check
 
