@@ -1,0 +1,415 @@
+"""Processing benchmark: imgpipe vs naive Pillow vs pyvips vs the floor, on 12 MP JPEG photos.
+
+Single-threaded, interleaved in one process so that machine noise hits every contender alike;
+peak RSS measured per contender in a fresh subprocess. All contenders make the same outputs:
+the rendition sizes imgpipe chose, the same JPEG qualities, progressive + optimised.
+
+    python -m bench processing             # default run, ~2 minutes on 2 cores
+    IMGPIPE_BENCH_ROUNDS=9 IMGPIPE_BENCH_PHOTOS=6 python -m bench processing
+"""
+
+from __future__ import annotations
+
+import cProfile
+import hashlib
+import io
+import json
+import os
+import pstats
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+# Single-threaded libvips, and its operation cache off: a repeated call must not be a cache hit.
+os.environ.setdefault("VIPS_CONCURRENCY", "1")
+
+from bench.common import interleaved, median, table, versions, write_result
+
+ROOT = Path(__file__).resolve().parent.parent
+TOLERANCES = (0.05, 0.0)
+WIDTH, HEIGHT = 4000, 3000
+CONTENDERS = ("imgpipe", "naive", "pyvips", "floor")
+
+Sizes = list[tuple[int, int]]
+Outputs = list[tuple[int, int, bytes]]
+
+# --- the photos ------------------------------------------------------------------------------
+
+
+def make_photos(count: int) -> list[bytes]:
+    """12 MP JPEGs composed of real photographs; the second one is stored rotated (EXIF 6)."""
+    import numpy as np
+    from PIL import Image
+
+    from tests import images
+
+    photos = []
+    for seed in range(count):
+        picture = images.mosaic_image(WIDTH, HEIGHT, seed=seed)
+        exif: dict[str, Any] = {"make": "Bench", "model": f"Mosaic {seed}", "gps": True}
+        if seed % 4 == 1:
+            stored = images.stored_for_orientation(np.asarray(picture), 6)
+            picture = Image.fromarray(stored)
+            exif["orientation"] = 6
+        photos.append(images.encode(picture, "JPEG", quality=92, exif=images.exif_block(**exif)))
+    return photos
+
+
+# --- the contenders --------------------------------------------------------------------------
+
+
+def settings_for(tolerance: float) -> Any:
+    from core.config import Settings
+
+    return Settings(size_tolerance=tolerance)
+
+
+def imgpipe(data: bytes, settings: Any) -> Outputs:
+    from core.processing import process
+
+    result = process(data, settings)
+    return [(r.width, r.height, r.data) for r in result.renditions]
+
+
+def _jpeg(image: Any, quality: int) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=quality, progressive=True, optimize=True)
+    return out.getvalue()
+
+
+def naive(data: bytes, sizes: Sizes, qualities: list[int]) -> Outputs:
+    """Full decode, exif_transpose, LANCZOS from the full image for each rendition."""
+    from PIL import Image, ImageOps
+
+    hashlib.sha256(data).hexdigest()
+    image = Image.open(io.BytesIO(data))
+    image = ImageOps.exif_transpose(image).convert("RGB")
+    outputs = []
+    for (width, height), quality in zip(sizes, qualities, strict=True):
+        resized = image.resize((width, height), Image.Resampling.LANCZOS)
+        outputs.append((width, height, _jpeg(resized, quality)))
+    return outputs
+
+
+def pyvips_pipeline(data: bytes, sizes: Sizes, qualities: list[int]) -> Outputs:
+    """libvips: thumbnail_buffer (shrink-on-load, autorotate, one resize), the rest from it."""
+    import pyvips
+
+    hashlib.sha256(data).hexdigest()
+    outputs = []
+    image = None
+    for (width, height), quality in zip(sizes, qualities, strict=True):
+        if image is None:
+            image = pyvips.Image.thumbnail_buffer(data, width, height=height, size="force")
+        elif (image.width, image.height) != (width, height):
+            image = image.thumbnail_image(width, height=height, size="force")
+        image = image.copy_memory()  # decoded once: later renditions start from this one
+        encoded = image.jpegsave_buffer(
+            Q=quality, interlace=True, optimize_coding=True, keep="none"
+        )
+        outputs.append((width, height, encoded))
+    return outputs
+
+
+def floor(data: bytes, sizes: Sizes, qualities: list[int], scale: int) -> Outputs:
+    """What cannot be avoided: decode at imgpipe's DCT scale, one display-sized encode, sha256."""
+    from PIL import Image
+
+    hashlib.sha256(data).hexdigest()
+    image: Any = Image.open(io.BytesIO(data))
+    if scale > 1:
+        image.draft("RGB", (image.width // scale, image.height // scale))
+    image.load()
+    width, height = sizes[0]
+    if image.width < image.height:
+        width, height = height, width  # the floor does not rotate: same pixel count
+    display = image.crop((0, 0, width, height)) if image.size != (width, height) else image
+    return [(display.width, display.height, _jpeg(display, qualities[0]))]
+
+
+def dct_scale(tolerance: float) -> int:
+    from core.processing import jpeg_scale
+
+    largest = max(spec.longest_side for spec in settings_for(tolerance).renditions)
+    return jpeg_scale(WIDTH, HEIGHT, largest, tolerance)
+
+
+def contender(name: str, tolerance: float, reference: list[Sizes]) -> Callable[[bytes, int], Any]:
+    """A callable (photo bytes, photo index) -> outputs for one contender at one tolerance."""
+    settings = settings_for(tolerance)
+    qualities = [spec.quality for spec in settings.renditions]
+    if name == "imgpipe":
+        return lambda data, _: imgpipe(data, settings)
+    if name == "naive":
+        return lambda data, i: naive(data, reference[i], qualities)
+    if name == "pyvips":
+        import pyvips
+
+        pyvips.cache_set_max(0)
+        pyvips.concurrency_set(1)
+        return lambda data, i: pyvips_pipeline(data, reference[i], qualities)
+    if name == "floor":
+        scale = dct_scale(tolerance)
+        return lambda data, i: floor(data, reference[i], qualities, scale)
+    raise ValueError(name)
+
+
+# --- checks ----------------------------------------------------------------------------------
+
+
+def quantization(jpeg: bytes) -> Any:
+    from PIL import Image
+
+    with Image.open(io.BytesIO(jpeg)) as image:
+        return {k: list(v) for k, v in image.quantization.items()}  # type: ignore[attr-defined]
+
+
+def check_identical(photos: list[bytes], tolerance: float, reference: list[Sizes]) -> None:
+    """Every contender makes the sizes imgpipe chose, with the same JPEG quantisation tables."""
+    runs = {name: contender(name, tolerance, reference) for name in CONTENDERS}
+    for index, data in enumerate(photos):
+        outputs = {name: run(data, index) for name, run in runs.items()}
+        sizes = reference[index]
+        for name in ("imgpipe", "naive", "pyvips"):
+            made = [(w, h) for w, h, _ in outputs[name]]
+            assert made == sizes, f"{name} made {made}, imgpipe {sizes}"
+            for (_, _, jpeg), (_, _, own) in zip(outputs[name], outputs["imgpipe"], strict=True):
+                assert quantization(jpeg) == quantization(own), f"{name}: other JPEG quality"
+        floor_w, floor_h, _ = outputs["floor"][0]
+        assert floor_w * floor_h == sizes[0][0] * sizes[0][1]
+
+
+# --- peak RSS, one subprocess per contender ---------------------------------------------------
+
+
+def _proc_status_mib(field: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    raise LookupError(field)
+
+
+def rss_child(name: str, tolerance: float, folder: str) -> None:
+    """Run in a fresh interpreter: one contender over the photos; print peak RSS as JSON.
+
+    getrusage's ru_maxrss would be wrong here: Linux carries the parent's peak over fork and
+    exec. VmHWM is this process's own high-water mark, reset once the baseline is set.
+    """
+    from PIL import Image  # noqa: F401
+
+    import core.processing  # noqa: F401  (every child carries the same baseline imports)
+
+    paths = sorted(Path(folder).glob("photo-*.jpg"))
+    reference = json.loads((Path(folder) / f"sizes-{tolerance}.json").read_text())
+    reference = [[tuple(size) for size in sizes] for sizes in reference]
+    photos = [path.read_bytes() for path in paths]
+    run = contender(name, tolerance, reference)
+    Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS
+    baseline = _proc_status_mib("VmRSS")
+    for _ in range(2):
+        for index, data in enumerate(photos):
+            run(data, index)
+    print(json.dumps({"baseline_mib": baseline, "peak_mib": _proc_status_mib("VmHWM")}))
+
+
+def measure_rss(name: str, tolerance: float, folder: Path) -> dict[str, float]:
+    command = [
+        sys.executable,
+        "-c",
+        "import sys; from bench.processing import rss_child; "
+        "rss_child(sys.argv[1], float(sys.argv[2]), sys.argv[3])",
+        name,
+        str(tolerance),
+        str(folder),
+    ]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
+    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+# --- profile of imgpipe ----------------------------------------------------------------------
+
+PROFILED = {
+    "decode (ImageFile.load)": ("ImageFile.py", "load"),
+    "resample (Image.resize)": ("Image.py", "resize"),
+    "encode (Image.save)": ("Image.py", "save"),
+    "orient (Image.transpose)": ("Image.py", "transpose"),
+    "colour (_to_srgb)": ("processing.py", "_to_srgb"),
+    "perceptual_hash": ("processing.py", "perceptual_hash"),
+    "whole process()": ("processing.py", "process"),
+}
+
+
+def profile_imgpipe(photos: list[bytes], tolerance: float) -> dict[str, float]:
+    """Where imgpipe's time goes: cumulative ms per photo of the pipeline's expensive calls."""
+    settings = settings_for(tolerance)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for data in photos:
+        imgpipe(data, settings)
+    profiler.disable()
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    found: dict[str, float] = {}
+    for label, (file_suffix, function) in PROFILED.items():
+        total = sum(
+            entry[3]
+            for (path, _, func), entry in stats.items()
+            if func == function and path.endswith(file_suffix)
+        )
+        found[label] = round(total * 1000 / len(photos), 1)
+    return found
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+
+def main() -> int:
+    rounds = int(os.environ.get("IMGPIPE_BENCH_ROUNDS", "5"))
+    count = int(os.environ.get("IMGPIPE_BENCH_PHOTOS", "4"))
+    print(f"building {count} photos of {WIDTH}x{HEIGHT} from scikit-image photographs ...")
+    photos = make_photos(count)
+    results: dict[str, Any] = {}
+    all_hold = True
+    with tempfile.TemporaryDirectory(prefix="imgpipe-bench-") as tmp:
+        folder = Path(tmp)
+        for index, data in enumerate(photos):
+            (folder / f"photo-{index}.jpg").write_bytes(data)
+        for tolerance in TOLERANCES:
+            settings = settings_for(tolerance)
+            reference = [[(w, h) for w, h, _ in imgpipe(data, settings)] for data in photos]
+            (folder / f"sizes-{tolerance}.json").write_text(json.dumps(reference))
+            check_identical(photos, tolerance, reference)
+            runs = {name: contender(name, tolerance, reference) for name in CONTENDERS}
+
+            print(f"size_tolerance={tolerance}: timing {rounds} interleaved rounds ...")
+            timings = interleaved({n: over(photos, r) for n, r in runs.items()}, rounds)
+            per_image = {n: median(t) / len(photos) for n, t in timings.items()}
+            rss = {name: measure_rss(name, tolerance, folder) for name in CONTENDERS}
+            block = summarise(tolerance, per_image, rss, reference, photos)
+            block["profile_imgpipe_ms_per_photo"] = profile_imgpipe(photos, tolerance)
+            block["timings_ms_per_round"] = timings
+            results[str(tolerance)] = block
+            all_hold = all_hold and all(t["holds"] for t in block["targets"])
+            report(block)
+
+    payload = {
+        "photos": {"count": count, "size": f"{WIDTH}x{HEIGHT}", "bytes": [len(p) for p in photos]},
+        "rounds": rounds,
+        "single_threaded": True,
+        "versions": versions("pillow", "pyvips", "pyvips-binary", "imgpipe")
+        | {"libvips": vips_version(), "libjpeg": jpeg_version()},
+        "results": results,
+    }
+    path = write_result("processing", payload)
+    print(f"\nwritten {path.relative_to(ROOT)}")
+    return 0 if all_hold else 1
+
+
+def over(photos: list[bytes], run: Callable[[bytes, int], Any]) -> Callable[[], None]:
+    """One round: the contender once over every photo."""
+
+    def each() -> None:
+        for index, data in enumerate(photos):
+            run(data, index)
+
+    return each
+
+
+def summarise(
+    tolerance: float,
+    per_image: dict[str, float],
+    rss: dict[str, dict[str, float]],
+    reference: list[Sizes],
+    photos: list[bytes],
+) -> dict[str, Any]:
+    own = per_image["imgpipe"]
+    peak = {name: rss[name]["peak_mib"] for name in CONTENDERS}
+    targets = []
+
+    def target(label: str, value: float, goal: float, at_least: bool) -> None:
+        holds = value >= goal if at_least else value <= goal
+        targets.append(
+            {
+                "target": label,
+                "value": round(value, 2),
+                "goal": f"{'>=' if at_least else '<='} {goal}",
+                "holds": holds,
+            }
+        )
+
+    if tolerance > 0:
+        target("speed vs naive Pillow (x)", per_image["naive"] / own, 4.0, True)
+        target("speed vs pyvips (x)", per_image["pyvips"] / own, 1.5, True)
+        target("time vs floor (x)", own / per_image["floor"], 1.5, False)
+        target("peak RSS vs naive Pillow (x)", peak["imgpipe"] / peak["naive"], 0.6, False)
+    else:
+        target("speed vs pyvips (x)", per_image["pyvips"] / own, 1.0, True)
+    return {
+        "size_tolerance": tolerance,
+        "sizes": sorted({str(s) for sizes in reference for s in sizes}),
+        "dct_scale": dct_scale(tolerance),
+        "median_ms_per_image": {n: round(v, 1) for n, v in per_image.items()},
+        "peak_rss_mib": {n: round(v["peak_mib"], 1) for n, v in rss.items()},
+        "baseline_rss_mib": {n: round(v["baseline_mib"], 1) for n, v in rss.items()},
+        "ratios": {
+            "naive_over_imgpipe": round(per_image["naive"] / own, 2),
+            "pyvips_over_imgpipe": round(per_image["pyvips"] / own, 2),
+            "imgpipe_over_floor": round(own / per_image["floor"], 2),
+            "rss_imgpipe_over_naive": round(peak["imgpipe"] / peak["naive"], 2),
+        },
+        "targets": targets,
+    }
+
+
+def report(block: dict[str, Any]) -> None:
+    times, peak, base = (
+        block["median_ms_per_image"],
+        block["peak_rss_mib"],
+        block["baseline_rss_mib"],
+    )
+    own = times["imgpipe"]
+    rows = [
+        [
+            name,
+            f"{times[name]:.1f}",
+            f"{times[name] / own:.2f}x",
+            f"{peak[name]:.0f}",
+            f"{peak[name] - base[name]:.0f}",
+            f"{peak[name] / peak['naive']:.2f}",
+        ]
+        for name in CONTENDERS
+    ]
+    header = ["contender", "ms/image", "vs imgpipe", "peak RSS MiB", "+RSS MiB", "RSS vs naive"]
+    print(
+        f"\nsize_tolerance={block['size_tolerance']}  sizes {block['sizes']}  "
+        f"DCT scale 1/{block['dct_scale']}"
+    )
+    print(table(rows, header))
+    for t in block["targets"]:
+        verdict = "holds" if t["holds"] else "MISSED"
+        print(f"  {t['target']}: {t['value']} (target {t['goal']}) {verdict}")
+    profile = block["profile_imgpipe_ms_per_photo"]
+    print("  imgpipe profile, ms per photo: " + ", ".join(f"{k} {v}" for k, v in profile.items()))
+
+
+def vips_version() -> str:
+    try:
+        import pyvips
+
+        return ".".join(str(pyvips.version(i)) for i in range(3))
+    except Exception as exc:  # pyvips absent or its library missing
+        return f"unavailable ({exc})"
+
+
+def jpeg_version() -> str:
+    from PIL import features
+
+    turbo = "libjpeg-turbo " if features.check_feature("libjpeg_turbo") else "libjpeg "
+    return turbo + str(features.version("jpg"))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
