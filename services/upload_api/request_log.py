@@ -20,7 +20,7 @@ log = logging.getLogger("imgpipe.api")
 access = logging.getLogger("imgpipe.api.access")
 
 REQUEST_ID_HEADER = "x-request-id"
-_SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._:=+/-]{1,128}$")
 _RESERVED = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
 
