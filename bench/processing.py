@@ -85,8 +85,9 @@ def naive(data: bytes, sizes: Sizes, qualities: list[int]) -> Outputs:
     from PIL import Image, ImageOps
 
     hashlib.sha256(data).hexdigest()
-    image = Image.open(io.BytesIO(data))
-    image = ImageOps.exif_transpose(image).convert("RGB")
+    image = ImageOps.exif_transpose(Image.open(io.BytesIO(data)))
+    if image.mode != "RGB":
+        image = image.convert("RGB")
     outputs = []
     for (width, height), quality in zip(sizes, qualities, strict=True):
         resized = image.resize((width, height), Image.Resampling.LANCZOS)

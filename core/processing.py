@@ -353,6 +353,9 @@ def _to_srgb(
     if mode in {"P", "PA"}:
         has_alpha = mode == "PA" or "transparency" in image.info
         image = image.convert("RGBA" if has_alpha else "RGB")
+    elif mode in ("RGB", "L") and "transparency" in image.info:
+        # One colour marked transparent (PNG tRNS): a real alpha channel from here on.
+        image = image.convert("RGBA" if mode == "RGB" else "LA")
     elif mode == "1":
         image = image.convert("L")
     elif mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):

@@ -218,6 +218,15 @@ def png_la(width: int = 64, height: int = 48) -> bytes:
     return encode(Image.fromarray(pixels), "PNG")
 
 
+def png_colour_key(mode: str = "RGB", width: int = 64, height: int = 48) -> bytes:
+    """RGB or L PNG whose black is marked transparent (tRNS): left half black, right opaque."""
+    key: int | tuple[int, int, int] = (0, 0, 0) if mode == "RGB" else 0
+    opaque: int | tuple[int, int, int] = (200, 10, 10) if mode == "RGB" else 90
+    image = Image.new(mode, (width, height), key)
+    image.paste(opaque, (width // 2, 0, width, height))
+    return encode(image, "PNG", transparency=key)
+
+
 def palette_image_with_transparency(width: int = 64, height: int = 48) -> Image.Image:
     """P image: index 0 transparent (black), index 1 opaque green; left half 0, right half 1."""
     image = Image.new("P", (width, height), 0)

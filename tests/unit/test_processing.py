@@ -469,3 +469,23 @@ def test_camera_jpeg_in_adobe_rgb_is_converted_to_srgb() -> None:
     assert mean_difference(decode(display), original) > 1.5 * mean_difference(
         decode(display), in_srgb
     )
+
+
+# --- optional decoders -----------------------------------------------------------------------
+
+
+def test_heif_is_decoded_without_registering_a_global_opener() -> None:
+    result = process(images.in_format("HEIF"), small_settings())
+    assert result.metadata.format == "heif"
+    assert "HEIF" not in Image.OPEN  # processing leaves Pillow's registry as it found it
+
+
+def test_format_without_an_installed_decoder_is_unsupported(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import core.processing
+
+    monkeypatch.setattr(core.processing, "_plugin", lambda fmt: None)
+    error = refusal(images.in_format("HEIF"))
+    assert error.code is ErrorCode.UNSUPPORTED_FORMAT
+    assert "heif" in error.detail

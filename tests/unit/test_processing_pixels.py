@@ -130,8 +130,10 @@ def test_16_bit_png_is_scaled_to_8_bits_not_clipped() -> None:
         (images.png_la(), (90, 90, 90)),
         (images.png_palette_transparent(), (20, 180, 40)),
         (images.gif_transparent(), (20, 180, 40)),
+        (images.png_colour_key("RGB"), (200, 10, 10)),
+        (images.png_colour_key("L"), (90, 90, 90)),
     ],
-    ids=["rgba_png", "la_png", "palette_png", "transparent_gif"],
+    ids=["rgba_png", "la_png", "palette_png", "transparent_gif", "rgb_trns_png", "l_trns_png"],
 )
 def test_transparent_areas_are_white_in_jpeg_and_transparent_in_webp(
     data: bytes, opaque: tuple[int, int, int]
