@@ -1,0 +1,137 @@
+"""End to end: `imgpipe serve` (uvicorn) in a subprocess on a free port, a real HTTP client."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from PIL import Image
+
+from tests.api.conftest import KEYS, key_pairs
+from tests.harness.proxy import free_port
+from tests.harness.s3 import DUMMY_AWS_ENV, REGION
+from tests.images import photo_bytes
+
+pytestmark = pytest.mark.slow
+
+ACME = {"X-API-Key": KEYS["acme"]}
+
+
+@pytest.fixture
+def server(tmp_path: Path, s3_endpoint: str, s3_bucket: str) -> Iterator[str]:
+    """The API on SQLite and moto S3, as `imgpipe serve` runs it."""
+    port = free_port()
+    env = {
+        **os.environ,
+        **DUMMY_AWS_ENV,
+        "IMGPIPE_DATABASE_URL": f"sqlite:///{tmp_path}/warehouse.db",
+        "IMGPIPE_STORAGE_URL": f"s3://{s3_bucket}/",
+        "IMGPIPE_S3_ENDPOINT_URL": s3_endpoint,
+        "IMGPIPE_AWS_REGION": REGION,
+        "IMGPIPE_API_KEYS": ",".join(key_pairs()),
+    }
+    env.pop("AWS_LAMBDA_FUNCTION_NAME", None)
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "services.cli",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            cwd=Path(__file__).resolve().parents[2],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"imgpipe serve exited: {log.read_text()}")
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"imgpipe serve did not answer: {log.read_text()}")
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    printed = log.read_text()
+    assert f"docs:    {base}/docs" in printed
+
+
+def test_upload_a_photo_follow_the_redirect_and_get_the_bytes(server: str) -> None:
+    photo = photo_bytes()
+    with httpx.Client(base_url=server, headers=ACME, timeout=30) as client:
+        created = client.post("/v1/images", files={"file": ("rocket.jpg", photo, "image/jpeg")})
+        assert created.status_code == 201, created.text
+        image = created.json()
+        assert re.fullmatch(r"[0-9a-f]{32}", created.headers["x-request-id"])
+        display = next(r for r in image["renditions"] if r["name"] == "display")
+        fetched = client.get(display["url"], follow_redirects=True)
+        assert fetched.status_code == 200
+        assert fetched.history and fetched.history[0].status_code == 307
+        picture = Image.open(io.BytesIO(fetched.content))
+        assert picture.format == "JPEG"
+        assert picture.size == (display["width"], display["height"])
+        assert len(fetched.content) == display["bytes"]
+        assert client.get("/readyz").json()["checks"] == {"database": "ok", "storage": "ok"}
+
+
+def test_a_30_mb_body_is_refused_with_413_over_http(server: str) -> None:
+    body = b"\xff\xd8\xff" + b"\0" * (30 * 1024 * 1024)
+    with httpx.Client(base_url=server, headers=ACME, timeout=60) as client:
+        declared = client.post("/v1/images", content=body, headers={"Content-Type": "image/jpeg"})
+        assert declared.status_code == 413
+        assert declared.json()["code"] == "too_large"
+
+        def chunks() -> Iterator[bytes]:
+            for start in range(0, len(body), 1024 * 1024):
+                yield body[start : start + 1024 * 1024]
+
+        try:
+            streamed = client.post(
+                "/v1/images", content=chunks(), headers={"Content-Type": "image/jpeg"}
+            )
+        except httpx.WriteError:
+            pytest.fail("the server closed the connection instead of answering 413")
+        assert streamed.status_code == 413
+        assert streamed.headers["content-type"] == "application/problem+json"
+        # The server is still well after refusing both.
+        assert client.get("/healthz").status_code == 200
+
+
+def test_docs_pages_load_their_assets_from_the_server_itself(server: str) -> None:
+    with httpx.Client(base_url=server, timeout=30) as client:
+        for page in ("/docs", "/redoc"):
+            html = client.get(page).text
+            urls = re.findall(r'(?:src|href)="([^"]+)"', html) + re.findall(r"url: '([^']+)'", html)
+            assert urls, page
+            for url in urls:
+                assert not url.startswith(("http:", "https:", "//")), (page, url)
+                assert client.get(url).status_code == 200, url
+        assert "validatorUrl" in client.get("/docs").text
+        assert "fonts.googleapis" not in client.get("/redoc").text
