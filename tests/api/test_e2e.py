@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import io
-import os
 import re
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,8 +11,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from tests.api.conftest import KEYS, key_pairs
-from tests.harness.proxy import free_port
+from tests.api.conftest import KEYS, key_pairs, serving
 from tests.harness.s3 import DUMMY_AWS_ENV, REGION
 from tests.images import photo_bytes
 
@@ -28,9 +23,7 @@ ACME = {"X-API-Key": KEYS["acme"]}
 @pytest.fixture
 def server(tmp_path: Path, s3_endpoint: str, s3_bucket: str) -> Iterator[str]:
     """The API on SQLite and moto S3, as `imgpipe serve` runs it."""
-    port = free_port()
     env = {
-        **os.environ,
         **DUMMY_AWS_ENV,
         "IMGPIPE_DATABASE_URL": f"sqlite:///{tmp_path}/warehouse.db",
         "IMGPIPE_STORAGE_URL": f"s3://{s3_bucket}/",
@@ -38,49 +31,9 @@ def server(tmp_path: Path, s3_endpoint: str, s3_bucket: str) -> Iterator[str]:
         "IMGPIPE_AWS_REGION": REGION,
         "IMGPIPE_API_KEYS": ",".join(key_pairs()),
     }
-    env.pop("AWS_LAMBDA_FUNCTION_NAME", None)
-    log = tmp_path / "serve.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "services.cli",
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-            ],
-            cwd=Path(__file__).resolve().parents[2],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"imgpipe serve exited: {log.read_text()}")
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"imgpipe serve did not answer: {log.read_text()}")
-            time.sleep(0.2)
+    with serving(tmp_path, env) as (base, log):
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    printed = log.read_text()
-    assert f"docs:    {base}/docs" in printed
+    assert f"docs:    {base}/docs" in log.read_text()
 
 
 def test_upload_a_photo_follow_the_redirect_and_get_the_bytes(server: str) -> None:

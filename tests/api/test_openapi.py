@@ -1,0 +1,137 @@
+"""The OpenAPI document integrators read, and schemathesis against the running server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import hypothesis
+import pytest
+import schemathesis
+from fastapi.testclient import TestClient
+from schemathesis import checks
+
+from tests.api.conftest import KEYS, key_pairs, serving
+
+METHODS = {"get", "post", "put", "delete", "patch"}
+
+
+def operations(schema: dict) -> Iterator[tuple[str, str, dict]]:  # type: ignore[type-arg]
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            if method in METHODS:
+                yield path, method, operation
+
+
+def test_the_document_describes_the_api_for_integrators(embedded_client: TestClient) -> None:
+    schema = embedded_client.get("/openapi.json").json()
+    info = schema["info"]
+    assert info["title"] == "imgpipe upload API"
+    assert info["version"]
+    assert "POST /v1/uploads" in info["description"] and "multipart" in info["description"]
+    assert {tag["name"] for tag in schema["tags"]} == {"images", "uploads", "health"}
+    assert schema["components"]["securitySchemes"]["ApiKey"] == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-API-Key",
+        "description": "Your API key. The server keeps only its SHA-256 digest.",
+    }
+    paths = {path for path, _, _ in operations(schema)}
+    assert {
+        "/v1/images",
+        "/v1/images/{image_id}",
+        "/v1/images/{image_id}/renditions/{name}",
+        "/v1/images/{image_id}/restore",
+        "/v1/uploads",
+        "/v1/uploads/{upload_id}/complete",
+        "/healthz",
+        "/readyz",
+    } <= paths
+    assert not any(path.startswith("/local-objects") for path in paths)
+
+
+def test_every_route_has_a_summary_an_example_and_documented_problems(
+    embedded_client: TestClient,
+) -> None:
+    schema = embedded_client.get("/openapi.json").json()
+    for path, method, operation in operations(schema):
+        where = f"{method.upper()} {path}"
+        assert operation.get("summary"), where
+        assert operation.get("tags"), where
+        success = [r for s, r in operation["responses"].items() if s.startswith("2")]
+        has_example = any(
+            "example" in media or "examples" in media
+            for response in success
+            for media in response.get("content", {}).values()
+        )
+        assert has_example or path.endswith("/renditions/{name}"), where
+        for status, response in operation["responses"].items():
+            if status[0] in "45":
+                content = response["content"]
+                assert list(content) == ["application/problem+json"], (where, status)
+                ref = content["application/problem+json"]["schema"]["$ref"]
+                assert ref == "#/components/schemas/Problem", (where, status)
+        if path.startswith("/v1"):
+            assert "401" in operation["responses"], where
+    post = schema["paths"]["/v1/images"]["post"]
+    body = post["requestBody"]["content"]
+    assert body["multipart/form-data"]["schema"]["required"] == ["file"]
+    assert "image/jpeg" in body
+    assert {"200", "201", "413", "415", "422"} <= set(post["responses"])
+    assert schema["components"]["schemas"]["Problem"]["required"] == [
+        "type",
+        "title",
+        "status",
+        "detail",
+        "code",
+    ]
+
+
+@pytest.fixture(scope="module")
+def live_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    workdir: Path = tmp_path_factory.mktemp("schemathesis")
+    env = {
+        "IMGPIPE_DATABASE_URL": f"sqlite:///{workdir}/warehouse.db",
+        "IMGPIPE_STORAGE_URL": f"file://{workdir}/objects",
+        "IMGPIPE_API_KEYS": ",".join(key_pairs()),
+    }
+    with serving(workdir, env) as (base, _):
+        yield base
+
+
+CHECKS = [
+    checks.not_a_server_error,
+    checks.status_code_conformance,
+    checks.content_type_conformance,
+    checks.response_schema_conformance,
+    checks.response_headers_conformance,
+]
+
+
+@pytest.mark.slow
+def test_no_input_makes_a_5xx_and_every_answer_matches_its_schema(live_api: str) -> None:
+    """schemathesis on every operation of /openapi.json, a bounded number of examples each."""
+    api = schemathesis.openapi.from_url(f"{live_api}/openapi.json")
+    failures: dict[str, str] = {}
+    tested = 0
+    for result in api.get_all_operations():
+        operation = result.ok()
+
+        @hypothesis.given(case=operation.as_strategy())
+        @hypothesis.settings(
+            max_examples=20,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(hypothesis.HealthCheck),
+        )
+        def exercise(case) -> None:  # type: ignore[no-untyped-def]
+            case.call_and_validate(headers={"X-API-Key": KEYS["acme"]}, checks=CHECKS, timeout=30)
+
+        try:
+            exercise()
+        except Exception as failure:
+            failures[operation.label] = str(failure)[:2000]
+        tested += 1
+    assert tested >= 8
+    assert not failures, "\n\n".join(f"{label}:\n{text}" for label, text in failures.items())
