@@ -120,17 +120,23 @@ def check_cfn_lint() -> list[str]:
     return _cfn_lint(TEMPLATE.read_text(), str(TEMPLATE.relative_to(ROOT)))
 
 
-def check_sam_expanded() -> list[str]:
-    from samtranslator.model.exceptions import InvalidDocumentException  # type: ignore[import-untyped]
+def lint_expanded(template: dict[str, Any]) -> list[str]:
+    """Translator errors, or cfn-lint's findings on the expanded template."""
+    from samtranslator.model.exceptions import (  # type: ignore[import-untyped]
+        InvalidDocumentException,
+    )
 
     try:
-        expanded = expand(load_template())
+        expanded = expand(template)
     except InvalidDocumentException as exc:
         return [f"aws-sam-translator: {cause.message}" for cause in exc.causes]
     EXPANDED.parent.mkdir(exist_ok=True)
     EXPANDED.write_text(json.dumps(expanded, indent=1) + "\n")
-    print(f"  expanded template: {EXPANDED.relative_to(ROOT)}")
-    return _cfn_lint(json.dumps(expanded, indent=1), "expanded template")
+    return _cfn_lint(json.dumps(expanded, indent=1), str(EXPANDED.relative_to(ROOT)))
+
+
+def check_sam_expanded() -> list[str]:
+    return lint_expanded(load_template())
 
 
 def _tool(name: str, *places: Path) -> str | None:
