@@ -1,0 +1,291 @@
+"""Stream benchmark: records/s through the broker, the consumer, processing, PostgreSQL and S3.
+
+In one run, interleaved round by round:
+- `inprocess_1mp`: `ingest_batch` called directly on 1 MP JPEGs (display + thumb renditions);
+- `stream_1mp`: the same images as Kafka records, through `StreamConsumer` (batch writes);
+- `stream_cheap_batch` / `stream_cheap_per_record`: small JPEGs with a thumbnail only, whose
+  processing is cheap, with the batch's rows in one write against one warehouse transaction
+  per record: where the warehouse round trips dominate. The same pair again with the objects
+  on local disk instead of S3 on moto isolates the warehouse's share, since on this machine a
+  boto3 request to moto costs more CPU than a PostgreSQL transaction.
+
+Targets: stream_1mp >= 0.8x inprocess_1mp; stream_cheap_batch >= 5x stream_cheap_per_record.
+Servers: PostgreSQL as bench/warehouse.py finds it, a moto server and a Tansu broker started
+here on free ports. Every round sends the same bytes under a new customer id, so that each
+image is new to the warehouse and really processed. Time runs from the consumer's partition
+assignment (Tansu makes a group join last half the session timeout) to its last commit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bench.common import median, peak_rss_mib, table, versions, write_result
+from bench.warehouse import fresh_schema, postgres_server
+
+if TYPE_CHECKING:
+    from core.bootstrap import Context
+    from core.config import Settings
+    from core.models import IngestResult
+
+PHOTOS_1MP = 32
+CHEAP = 200
+ROUNDS = 3
+BATCH = 25
+TARGET_E2E = 0.8
+TARGET_BATCH = 5.0
+REGION = "us-east-1"
+
+
+@contextlib.contextmanager
+def moto_server() -> Iterator[str]:
+    from tests.harness.proxy import free_port
+    from tests.harness.s3 import DUMMY_AWS_ENV
+
+    os.environ.update(DUMMY_AWS_ENV)
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        import httpx
+
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{endpoint}/moto-api/data.json", timeout=1.0)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        yield endpoint
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def tansu() -> Iterator[str]:
+    from tests.harness.kafka import EXPLICIT, TansuBroker
+
+    if os.environ.get(EXPLICIT):
+        yield os.environ[EXPLICIT]
+        return
+    with tempfile.TemporaryDirectory(prefix="imgpipe-bench-tansu-") as folder:
+        broker = TansuBroker("memory://tansu/", Path(folder) / "tansu.log", dict(os.environ))
+        broker.start()
+        try:
+            yield broker.bootstrap
+        finally:
+            broker.stop()
+
+
+class PerRecordWarehouse:
+    """The warehouse written one record per transaction: what a naive consumer does."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def write_batch(self, results: Sequence[IngestResult]) -> list[IngestResult]:
+        return [answer for result in results for answer in self.inner.write_batch([result])]
+
+    def ping(self) -> None:
+        self.inner.ping()
+
+
+def records_per_second(count: int, seconds: float) -> float:
+    return round(count / seconds, 1)
+
+
+def run_inprocess(ctx: Context, photos: Sequence[bytes], customer: str) -> float:
+    from core.ingest import ingest_batch
+    from core.models import IngestRequest
+
+    requests = [
+        IngestRequest(customer_id=customer, source="stream", event_id=f"{customer}:{i}", data=data)
+        for i, data in enumerate(photos)
+    ]
+    start = time.perf_counter()
+    for first in range(0, len(requests), BATCH):
+        ingest_batch(requests[first : first + BATCH], ctx)
+    return records_per_second(len(requests), time.perf_counter() - start)
+
+
+def run_stream(ctx: Context, bootstrap: str, photos: Sequence[bytes], customer: str) -> float:
+    """Produce the photos, then time a consumer from its assignment to its last record."""
+    from services.stream_worker.consumer import StreamConsumer
+    from services.stream_worker.deadletter import BucketDeadLetters
+    from tests.harness.kafka import Outgoing, create_topic, produce
+
+    topic = create_topic(bootstrap, partitions=2)
+    produce(
+        bootstrap,
+        topic,
+        [
+            Outgoing(data, f"{i}".encode(), [("customer-id", customer.encode())], i % 2)
+            for i, data in enumerate(photos)
+        ],
+    )
+    consumer = StreamConsumer(
+        ctx,
+        BucketDeadLetters(ctx.objects),
+        topics=[topic],
+        group_id=f"bench-{uuid.uuid4().hex[:8]}",
+        bootstrap_servers=bootstrap,
+        batch_size=BATCH,
+        log_interval=3600,
+    )
+    thread = threading.Thread(target=consumer.run, kwargs={"max_records": len(photos)})
+    thread.start()
+    while not consumer.assigned:
+        time.sleep(0.01)
+    start = time.perf_counter()
+    thread.join()
+    elapsed = time.perf_counter() - start
+    if consumer.totals.stored != len(photos):
+        raise RuntimeError(f"{consumer.totals.stored} of {len(photos)} records stored")
+    return records_per_second(len(photos), elapsed)
+
+
+def main() -> int:
+    import boto3
+
+    from core.bootstrap import Context, build_context
+    from core.config import load_settings
+    from core.repository.migrations import upgrade
+    from tests import images
+    from tests.harness.kafka import TEST_CONSUMER_CONFIG
+
+    logging.getLogger("imgpipe").setLevel(logging.WARNING)
+    # Real photographs at 1 MP; a different quality each, so that no two records are one image.
+    photos = [
+        images.jpeg_photo(
+            1152, 864, quality=70 + i % 25, name=images.PHOTOS[i % len(images.PHOTOS)]
+        )
+        for i in range(PHOTOS_1MP)
+    ]
+    cheap = [images.mosaic_jpeg(64, 64, seed=i, quality=80) for i in range(CHEAP)]
+
+    with (
+        tempfile.TemporaryDirectory(prefix="imgpipe-bench-stream-") as scratch,
+        postgres_server() as server_url,
+        fresh_schema(server_url) as database_url,
+        moto_server() as endpoint,
+        tansu() as bootstrap,
+    ):
+        upgrade(database_url)
+        bucket = f"bench-{uuid.uuid4().hex[:8]}"
+        boto3.client("s3", endpoint_url=endpoint, region_name=REGION).create_bucket(Bucket=bucket)
+
+        def settings(**overrides: Any) -> Settings:
+            values: dict[str, Any] = {
+                "database_url": database_url,
+                "storage_url": f"s3://{bucket}/",
+                "s3_endpoint_url": endpoint,
+                "aws_region": REGION,
+                "kafka_bootstrap_servers": bootstrap,
+                "kafka_consumer_config": TEST_CONSUMER_CONFIG,
+                "kafka_batch_window_ms": 100,
+            }
+            return load_settings(**{**values, **overrides})
+
+        full = build_context(settings())
+        thumbs = build_context(settings(renditions="thumb:64:jpeg:80"))
+        per_record = Context(thumbs.settings, thumbs.objects, PerRecordWarehouse(thumbs.warehouse))
+        # The same cheap records with objects on local disk: takes S3 (boto3 and moto, a few
+        # milliseconds of CPU per request on this machine) out, leaving the warehouse's share.
+        local = build_context(
+            settings(renditions="thumb:64:jpeg:80", storage_url=f"file://{scratch}/objects")
+        )
+        local_per_record = Context(
+            local.settings, local.objects, PerRecordWarehouse(local.warehouse)
+        )
+
+        samples: dict[str, list[float]] = {
+            "inprocess_1mp": [],
+            "stream_1mp": [],
+            "stream_cheap_batch": [],
+            "stream_cheap_per_record": [],
+            "stream_cheap_batch_local_disk": [],
+            "stream_cheap_per_record_local_disk": [],
+        }
+        for round_ in range(ROUNDS + 1):  # round 0 warms caches, pools and connections
+            tag = f"r{round_}"
+            got = {
+                "inprocess_1mp": run_inprocess(full, photos, f"in-{tag}"),
+                "stream_1mp": run_stream(full, bootstrap, photos, f"st-{tag}"),
+                "stream_cheap_batch": run_stream(thumbs, bootstrap, cheap, f"cb-{tag}"),
+                "stream_cheap_per_record": run_stream(per_record, bootstrap, cheap, f"cp-{tag}"),
+                "stream_cheap_batch_local_disk": run_stream(local, bootstrap, cheap, f"lb-{tag}"),
+                "stream_cheap_per_record_local_disk": run_stream(
+                    local_per_record, bootstrap, cheap, f"lp-{tag}"
+                ),
+            }
+            print(f"round {round_}: {got}", flush=True)
+            if round_:
+                for name, value in got.items():
+                    samples[name].append(value)
+        for ctx in (full, thumbs, local):
+            ctx.close()
+
+    rates = {name: median(values) for name, values in samples.items()}
+    e2e_ratio = rates["stream_1mp"] / rates["inprocess_1mp"]
+    batch_ratio = rates["stream_cheap_batch"] / rates["stream_cheap_per_record"]
+    local_ratio = (
+        rates["stream_cheap_batch_local_disk"] / rates["stream_cheap_per_record_local_disk"]
+    )
+    rows = [
+        [name, f"{rates[name]:.1f}", " ".join(f"{v:.1f}" for v in samples[name])]
+        for name in samples
+    ]
+    print(table(rows, ["scenario", "records/s (median)", "rounds"]))
+    print(f"stream / in-process (1 MP): {e2e_ratio:.2f}x (target >= {TARGET_E2E}x)")
+    print(f"batch / per-record writes (cheap): {batch_ratio:.2f}x (target >= {TARGET_BATCH}x)")
+    print(f"batch / per-record writes (cheap, objects on local disk): {local_ratio:.2f}x")
+    met = e2e_ratio >= TARGET_E2E and batch_ratio >= TARGET_BATCH
+    path = write_result(
+        "stream",
+        {
+            "versions": versions("confluent-kafka", "pillow", "sqlalchemy", "psycopg", "moto"),
+            "setup": {
+                "photos_1mp": PHOTOS_1MP,
+                "photo_size": "1152x864 JPEG photographs",
+                "cheap_records": CHEAP,
+                "cheap_size": "64x64 JPEG, thumb:64 only",
+                "batch_size": BATCH,
+                "ingest_workers": 2,
+                "rounds": ROUNDS,
+                "broker": os.environ.get("IMGPIPE_TEST_KAFKA_BOOTSTRAP") or "tansu 0.6.0, memory",
+            },
+            "records_per_second": rates,
+            "samples": samples,
+            "ratios": {
+                "stream_vs_inprocess_1mp": round(e2e_ratio, 3),
+                "batch_vs_per_record_cheap": round(batch_ratio, 3),
+                "batch_vs_per_record_cheap_local_disk": round(local_ratio, 3),
+            },
+            "targets": {
+                "stream_vs_inprocess_1mp": TARGET_E2E,
+                "batch_vs_per_record_cheap": TARGET_BATCH,
+                "met": met,
+            },
+            "peak_rss_mib": round(peak_rss_mib(), 1),
+        },
+    )
+    print(f"written {path}")
+    return 0 if met else 1
