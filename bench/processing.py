@@ -6,6 +6,13 @@ the rendition sizes imgpipe chose, the same JPEG qualities, progressive + optimi
 
     python -m bench processing             # default run, ~2 minutes on 2 cores
     IMGPIPE_BENCH_ROUNDS=9 IMGPIPE_BENCH_PHOTOS=6 python -m bench processing
+
+Optionally, imgpipe on pillow-simd (the engine of the Lambda image; `pip install` keeps stock
+Pillow) runs as one more contender, in its own interpreter but in the same interleaved rounds:
+
+    python3 -m venv /tmp/simd
+    CC="cc -mavx2" /tmp/simd/bin/pip install --no-binary pillow-simd pillow-simd pydantic-settings
+    IMGPIPE_BENCH_SIMD_PYTHON=/tmp/simd/bin/python python -m bench processing
 """
 
 from __future__ import annotations
@@ -32,6 +39,8 @@ ROOT = Path(__file__).resolve().parent.parent
 TOLERANCES = (0.05, 0.0)
 WIDTH, HEIGHT = 4000, 3000
 CONTENDERS = ("imgpipe", "naive", "pyvips", "floor")
+SIMD = "imgpipe-simd"
+SIMD_PYTHON = os.environ.get("IMGPIPE_BENCH_SIMD_PYTHON")
 
 Sizes = list[tuple[int, int]]
 Outputs = list[tuple[int, int, bytes]]
@@ -158,6 +167,52 @@ def contender(name: str, tolerance: float, reference: list[Sizes]) -> Callable[[
     raise ValueError(name)
 
 
+class SimdWorker:
+    """imgpipe in an interpreter whose PIL is pillow-simd; one round per request over a pipe."""
+
+    def __init__(self, python: str, tolerance: float, folder: Path) -> None:
+        code = "import sys; from bench.processing import simd_worker; simd_worker(*sys.argv[1:])"
+        self.process = subprocess.Popen(
+            [python, "-c", code, str(tolerance), str(folder)],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        answer = self._ask("sizes")
+        self.sizes: list[Sizes] = [[(w, h) for w, h in sizes] for sizes in answer]
+
+    def _ask(self, command: str) -> Any:
+        assert self.process.stdin and self.process.stdout
+        self.process.stdin.write(command + "\n")
+        self.process.stdin.flush()
+        return json.loads(self.process.stdout.readline())
+
+    def round(self) -> None:
+        self._ask("round")
+
+    def close(self) -> None:
+        if self.process.stdin:
+            self.process.stdin.close()
+        self.process.wait(timeout=30)
+
+
+def simd_worker(tolerance: str, folder: str) -> None:
+    """The other end of SimdWorker: answers `sizes` and `round` on stdin, JSON on stdout."""
+    import PIL
+
+    settings = settings_for(float(tolerance))
+    photos = [path.read_bytes() for path in sorted(Path(folder).glob("photo-*.jpg"))]
+    for line in sys.stdin:
+        if line.strip() == "sizes":
+            answer: Any = [[(w, h) for w, h, _ in imgpipe(p, settings)] for p in photos]
+        else:
+            for data in photos:
+                imgpipe(data, settings)
+            answer = PIL.__version__
+        print(json.dumps(answer), flush=True)
+
+
 # --- checks ----------------------------------------------------------------------------------
 
 
@@ -216,9 +271,11 @@ def rss_child(name: str, tolerance: float, folder: str) -> None:
     print(json.dumps({"baseline_mib": baseline, "peak_mib": _proc_status_mib("VmHWM")}))
 
 
-def measure_rss(name: str, tolerance: float, folder: Path) -> dict[str, float]:
+def measure_rss(
+    name: str, tolerance: float, folder: Path, python: str = sys.executable
+) -> dict[str, float]:
     command = [
-        sys.executable,
+        python,
         "-c",
         "import sys; from bench.processing import rss_child; "
         "rss_child(sys.argv[1], float(sys.argv[2]), sys.argv[3])",
@@ -283,17 +340,34 @@ def main() -> int:
             reference = [[(w, h) for w, h, _ in imgpipe(data, settings)] for data in photos]
             (folder / f"sizes-{tolerance}.json").write_text(json.dumps(reference))
             check_identical(photos, tolerance, reference)
-            runs = {name: contender(name, tolerance, reference) for name in CONTENDERS}
+            runs: dict[str, Callable[[bytes, int], Any]] = {
+                name: contender(name, tolerance, reference) for name in CONTENDERS
+            }
+            rounds_of: dict[str, Callable[[], object]] = {
+                n: over(photos, r) for n, r in runs.items()
+            }
+            simd = SimdWorker(SIMD_PYTHON, tolerance, folder) if SIMD_PYTHON else None
+            if simd is not None:
+                assert simd.sizes == reference, f"pillow-simd made {simd.sizes}"
+                rounds_of[SIMD] = simd.round
 
             print(f"size_tolerance={tolerance}: timing {rounds} interleaved rounds ...")
-            timings = interleaved({n: over(photos, r) for n, r in runs.items()}, rounds)
+            try:
+                timings = interleaved(rounds_of, rounds)
+            finally:
+                if simd is not None:
+                    simd.close()
             per_image = {n: median(t) / len(photos) for n, t in timings.items()}
             rss = {name: measure_rss(name, tolerance, folder) for name in CONTENDERS}
+            if SIMD_PYTHON:
+                rss[SIMD] = measure_rss("imgpipe", tolerance, folder, SIMD_PYTHON)
             block = summarise(tolerance, per_image, rss, reference, photos)
             block["profile_imgpipe_ms_per_photo"] = profile_imgpipe(photos, tolerance)
             block["timings_ms_per_round"] = timings
             results[str(tolerance)] = block
-            all_hold = all_hold and all(t["holds"] for t in block["targets"])
+            # Stock Pillow is what `pip install imgpipe` gets: its targets decide the verdict.
+            stock = [t for t in block["targets"] if t["engine"] == "stock Pillow"]
+            all_hold = all_hold and all(t["holds"] for t in stock)
             report(block)
 
     payload = {
@@ -301,7 +375,8 @@ def main() -> int:
         "rounds": rounds,
         "single_threaded": True,
         "versions": versions("pillow", "pyvips", "pyvips-binary", "imgpipe")
-        | {"libvips": vips_version(), "libjpeg": jpeg_version()},
+        | {"libvips": vips_version(), "libjpeg": jpeg_version()}
+        | ({"pillow-simd": simd_version(SIMD_PYTHON)} if SIMD_PYTHON else {}),
         "results": results,
     }
     path = write_result("processing", payload)
@@ -330,24 +405,31 @@ def summarise(
     peak = {name: rss[name]["peak_mib"] for name in CONTENDERS}
     targets = []
 
-    def target(label: str, value: float, goal: float, at_least: bool) -> None:
+    def target(label: str, value: float, goal: float, at_least: bool, engine: str) -> None:
         holds = value >= goal if at_least else value <= goal
         targets.append(
             {
                 "target": label,
+                "engine": engine,
                 "value": round(value, 2),
                 "goal": f"{'>=' if at_least else '<='} {goal}",
                 "holds": holds,
             }
         )
 
-    if tolerance > 0:
-        target("speed vs naive Pillow (x)", per_image["naive"] / own, 4.0, True)
-        target("speed vs pyvips (x)", per_image["pyvips"] / own, 1.5, True)
-        target("time vs floor (x)", own / per_image["floor"], 1.5, False)
-        target("peak RSS vs naive Pillow (x)", peak["imgpipe"] / peak["naive"], 0.6, False)
-    else:
-        target("speed vs pyvips (x)", per_image["pyvips"] / own, 1.0, True)
+    engines = {"imgpipe": "stock Pillow"}
+    if SIMD in per_image:
+        engines[SIMD] = "pillow-simd"
+        peak[SIMD] = rss[SIMD]["peak_mib"]
+    for name, engine in engines.items():
+        mine = per_image[name]
+        if tolerance > 0:
+            target("speed vs naive Pillow (x)", per_image["naive"] / mine, 4.0, True, engine)
+            target("speed vs pyvips (x)", per_image["pyvips"] / mine, 1.5, True, engine)
+            target("time vs floor (x)", mine / per_image["floor"], 1.5, False, engine)
+            target("peak RSS vs naive Pillow (x)", peak[name] / peak["naive"], 0.6, False, engine)
+        else:
+            target("speed vs pyvips (x)", per_image["pyvips"] / mine, 1.0, True, engine)
     return {
         "size_tolerance": tolerance,
         "sizes": sorted({str(s) for sizes in reference for s in sizes}),
@@ -381,7 +463,7 @@ def report(block: dict[str, Any]) -> None:
             f"{peak[name] - base[name]:.0f}",
             f"{peak[name] / peak['naive']:.2f}",
         ]
-        for name in CONTENDERS
+        for name in times
     ]
     header = ["contender", "ms/image", "vs imgpipe", "peak RSS MiB", "+RSS MiB", "RSS vs naive"]
     print(
@@ -391,7 +473,7 @@ def report(block: dict[str, Any]) -> None:
     print(table(rows, header))
     for t in block["targets"]:
         verdict = "holds" if t["holds"] else "MISSED"
-        print(f"  {t['target']}: {t['value']} (target {t['goal']}) {verdict}")
+        print(f"  [{t['engine']}] {t['target']}: {t['value']} (target {t['goal']}) {verdict}")
     profile = block["profile_imgpipe_ms_per_photo"]
     print("  imgpipe profile, ms per photo: " + ", ".join(f"{k} {v}" for k, v in profile.items()))
 
@@ -403,6 +485,12 @@ def vips_version() -> str:
         return ".".join(str(pyvips.version(i)) for i in range(3))
     except Exception as exc:  # pyvips absent or its library missing
         return f"unavailable ({exc})"
+
+
+def simd_version(python: str) -> str:
+    code = "import PIL, PIL.features as f; print(PIL.__version__, 'libjpeg', f.version('jpg'))"
+    done = subprocess.run([python, "-c", code], capture_output=True, text=True, check=True)
+    return done.stdout.strip()
 
 
 def jpeg_version() -> str:

@@ -9,7 +9,7 @@ import math
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any, cast
@@ -299,16 +299,12 @@ def _resample(image: Image.Image, size: tuple[int, int]) -> Image.Image:
     return image.resize(size, LANCZOS, reducing_gap=REDUCING_GAP)
 
 
-def _rendition_image(
-    pool: list[_Made], target: int, tolerance: float, full_side: int, orientation: int
-) -> _Made:
-    """The image of a rendition, made from the smallest held image that can serve it."""
-    usable = [
-        made
-        for made in pool
-        if made.side >= target or made.side == full_side or in_window(made.side, target, tolerance)
-    ]
-    base = min(usable, key=lambda made: (made.side, not made.upright))
+def _rendition_image(base: _Made, target: int, orientation: int) -> _Made:
+    """The upright image of a rendition of longest side `target`, made from `base`.
+
+    `base` is the decoded source or the rendition made just before: either larger than the
+    target (resampled down once), or already inside the size window, or the whole source.
+    """
     image = base.image
     if base.side > target:
         image = _resample(image, fit_size(*image.size, target))
@@ -544,59 +540,77 @@ def process(data: bytes, settings: Settings) -> ProcessedImage:
             ErrorCode.TOO_LARGE, f"{len(data)} bytes, more than the limit of {settings.max_bytes}"
         )
     fmt = sniff_format(data)
-    source, frames = _open(data, fmt, settings)
-    width, height = source.size
-    mode = source.mode
-    has_alpha = _has_alpha(source)
     specs = settings.renditions
-    tolerance = settings.size_tolerance
-    largest = max(spec.longest_side for spec in specs)
-
-    with _decoding(f"{fmt} data"):
-        if fmt == "jpeg":
-            scale = jpeg_scale(width, height, largest, tolerance)
-            if scale > 1:
-                source.draft("RGB", (width // scale, height // scale))
-        source.load()
-        exif = _read_exif(source)
-        profile, icc_name = _icc_profile(source.info.get("icc_profile"))
-        decoded = _to_srgb(source, profile, icc_name)
-
-    keeps_alpha = any(spec.format != "jpeg" for spec in specs)
-    if not keeps_alpha:
+    decoded, source = _decode(data, fmt, settings)
+    if all(spec.format == "jpeg" for spec in specs):
         decoded = _flatten(decoded)  # resample three channels, not four, when all are JPEG
-    full_side = max(width, height) if decoded.size == (width, height) else -1
-    orientation = exif.orientation if exif.orientation in _ORIENTATION else 1
+    orientation = source.exif.orientation
 
-    pool = [_Made(decoded, upright=orientation == 1)]
-    images: dict[str, Image.Image] = {}
+    # Largest first, each from the one made before it (the smallest larger image there is),
+    # encoded at once: only one decoded-size image is alive at a time, which bounds the peak
+    # memory to about two of them.
+    current = _Made(decoded, upright=orientation == 1)
+    del decoded
+    made: dict[str, Rendition] = {}
     for spec in sorted(specs, key=lambda s: s.longest_side, reverse=True):
-        made = _rendition_image(pool, spec.longest_side, tolerance, full_side, orientation)
-        pool.append(made)
-        images[spec.name] = made.image
+        current = _rendition_image(current, spec.longest_side, orientation)
+        made[spec.name] = _rendition(spec, current.image)
 
-    renditions = tuple(_rendition(spec, images[spec.name]) for spec in specs)
-    smallest = min(pool, key=lambda made: made.side if made.upright else math.inf)
-    if orientation in _SWAPS_AXES:
-        width, height = height, width
+    exif = source.exif
     metadata = ImageMetadata(
         sha256=hashlib.sha256(data).hexdigest(),
-        phash=perceptual_hash(smallest.image),
+        phash=perceptual_hash(current.image),
         format=fmt,
-        mode=mode,
-        width=width,
-        height=height,
-        frames=frames,
-        has_alpha=has_alpha,
+        mode=source.mode,
+        width=source.height if orientation in _SWAPS_AXES else source.width,
+        height=source.width if orientation in _SWAPS_AXES else source.height,
+        frames=source.frames,
+        has_alpha=source.has_alpha,
         bytes_in=len(data),
         camera_make=exif.make,
         camera_model=exif.model,
         taken_at=exif.taken_at,
         has_gps=exif.has_gps,
-        icc_profile=icc_name,
+        icc_profile=source.icc_profile,
     )
     elapsed = (time.perf_counter() - started) * 1000
+    renditions = tuple(made[spec.name] for spec in specs)
     return ProcessedImage(metadata=metadata, renditions=renditions, processing_ms=elapsed)
+
+
+@dataclass(frozen=True, slots=True)
+class _Source:
+    """What the header and the decoder told of the source, its pixels aside."""
+
+    width: int
+    height: int
+    mode: str
+    has_alpha: bool
+    frames: int
+    exif: _Exif
+    icc_profile: str | None
+
+
+def _decode(data: bytes, fmt: str, settings: Settings) -> tuple[Image.Image, _Source]:
+    """8-bit sRGB pixels, not yet upright, at the smallest size that serves the renditions."""
+    image, frames = _open(data, fmt, settings)
+    width, height = image.size
+    mode = image.mode
+    has_alpha = _has_alpha(image)
+    with _decoding(f"{fmt} data"):
+        if fmt == "jpeg":
+            largest = max(spec.longest_side for spec in settings.renditions)
+            scale = jpeg_scale(width, height, largest, settings.size_tolerance)
+            if scale > 1:
+                image.draft("RGB", (width // scale, height // scale))
+        image.load()
+        exif = _read_exif(image)
+        profile, icc_name = _icc_profile(image.info.get("icc_profile"))
+        decoded = _to_srgb(image, profile, icc_name)
+    if exif.orientation not in _ORIENTATION:
+        exif = replace(exif, orientation=1)
+    source = _Source(width, height, mode, has_alpha, frames, exif, icc_name)
+    return decoded, source
 
 
 def _rendition(spec: RenditionSpec, image: Image.Image) -> Rendition:
