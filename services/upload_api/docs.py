@@ -2,20 +2,33 @@
 
 from __future__ import annotations
 
+from functools import cache
 from importlib.resources import files
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 ASSETS_PATH = "/docs-assets"
+
+# ReDoc's sidebar shows a logo fetched from Redocly's CDN, unconditionally: swapped for an
+# empty inline image, so that opening /redoc makes no request to the internet.
+REDOC_CDN_LOGO = b"https://cdn.redoc.ly/redoc/logo-mini.svg"
+EMPTY_IMAGE = (
+    b"data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' width='1' height='1'/%3E"
+)
 
 
 def assets_dir() -> Path:
     # fastapi-offline ships Swagger UI and ReDoc's standalone bundle; we serve its files only.
     return Path(str(files("fastapi_offline") / "static"))
+
+
+@cache
+def redoc_bundle() -> bytes:
+    return (assets_dir() / "redoc.standalone.js").read_bytes().replace(REDOC_CDN_LOGO, EMPTY_IMAGE)
 
 
 def install_docs(app: FastAPI) -> None:
@@ -45,5 +58,13 @@ def install_docs(app: FastAPI) -> None:
             with_google_fonts=False,
         )
 
-    app.include_router(router)
+    @router.get(f"{ASSETS_PATH}/redoc.standalone.js")
+    async def redoc_js() -> Response:
+        return Response(
+            redoc_bundle(),
+            media_type="text/javascript",
+            headers={"Cache-Control": "public, max-age=86400"},
+        )
+
+    app.include_router(router)  # before the mount: its route for the ReDoc bundle wins
     app.mount(ASSETS_PATH, StaticFiles(directory=assets_dir()), name="docs-assets")

@@ -1,0 +1,87 @@
+"""/docs and /redoc in headless Chromium: they render, and ask nothing of the internet."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from tests.api.conftest import ROOT, key_pairs, serving
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium"),
+]
+
+
+@pytest.fixture(scope="module")
+def docs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    workdir = tmp_path_factory.mktemp("docs")
+    env = {
+        "IMGPIPE_DATABASE_URL": f"sqlite:///{workdir}/warehouse.db",
+        "IMGPIPE_STORAGE_URL": f"file://{workdir}/objects",
+        "IMGPIPE_API_KEYS": ",".join(key_pairs()),
+    }
+    with serving(workdir, env) as (base, _):
+        yield base
+
+
+@pytest.mark.parametrize(
+    ("page", "rendered"),
+    [("/docs", ".opblock-summary-path"), ("/redoc", "[data-section-id^='tag/images']")],
+)
+def test_docs_render_with_no_request_leaving_the_machine(
+    docs_server: str, page: str, rendered: str, tmp_path: Path
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    outside: list[str] = []
+    failed: list[str] = []
+    errors: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"),  # a fresh --user-data-dir
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+            ],
+        )
+        try:
+            browser_page = browser.new_page()
+
+            def route(request_route, request) -> None:  # type: ignore[no-untyped-def]
+                host = urlparse(request.url).hostname
+                if request.url.startswith(("data:", "blob:")) or host == "127.0.0.1":
+                    request_route.continue_()
+                else:
+                    outside.append(request.url)
+                    request_route.abort()
+
+            browser_page.route("**/*", route)
+            browser_page.on("requestfailed", lambda request: failed.append(request.url))
+            browser_page.on(
+                "console", lambda m: errors.append(m.text) if m.type == "error" else None
+            )
+            browser_page.goto(f"{docs_server}{page}", wait_until="networkidle")
+            browser_page.wait_for_selector(rendered, timeout=30_000)
+            text = browser_page.inner_text("body")
+            artifacts = ROOT / "test-artifacts"
+            artifacts.mkdir(exist_ok=True)
+            browser_page.screenshot(path=str(artifacts / f"api{page.replace('/', '-')}.png"))
+        finally:
+            browser.close()
+    assert outside == []
+    assert failed == []
+    assert errors == []
+    assert "/v1/images" in text
