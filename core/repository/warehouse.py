@@ -32,8 +32,9 @@ from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, cast
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, Dialect, Engine, make_url
-from sqlalchemy.sql import Executable
+from sqlalchemy.sql import ColumnElement, Executable
 from sqlalchemy.types import TypeDecorator
 
 from core.errors import ErrorCode, PermanentError, TransientError
@@ -60,6 +61,7 @@ __all__ = [
     "EventRecord",
     "FormatShare",
     "ImageRecord",
+    "MultiRowInsert",
     "Stats",
     "Totals",
     "Warehouse",
@@ -74,8 +76,8 @@ __all__ = [
 ]
 
 # The largest number of bound values in one statement: under SQLite's 32,766 and Redshift's
-# 32,767 (PostgreSQL allows 65,535). Batches up to about 1,800 events need one statement per
-# table; larger ones a few, never one per row.
+# 32,767 (PostgreSQL allows 65,535). Batches of thousands of events need one statement per
+# table, larger ones a few: never one per row.
 MAX_PARAMS: Final = 30_000
 
 # Connection execution option that makes SQLite take the write lock at BEGIN (IMMEDIATE):
@@ -277,20 +279,94 @@ def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
         yield items[start : start + size]
 
 
-def _row_chunks(table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> Iterator[Sequence[Any]]:
-    return _chunks(rows, MAX_PARAMS // len(table.columns))
-
-
 def _stage(table: sa.Table) -> sa.TableClause:
     return sa.table(f"stage_{table.name}", *(sa.column(c.name, c.type) for c in table.columns))
 
 
-def batch_statements(
-    strategy: WriteStrategy, dialect_name: str, table: sa.Table, rows: Sequence[Mapping[str, Any]]
-) -> list[Executable]:
+Rows = Sequence[Mapping[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class MultiRowInsert:
+    """One INSERT of many rows: INSERT INTO table (columns) VALUES (...), (...), ... [suffix];
+    on PostgreSQL INSERT INTO table (columns) SELECT * FROM unnest(column arrays) [suffix].
+
+    SQLAlchemy compiles a `.values([...])` of many rows afresh for every batch size, at some
+    tens of microseconds per bound value (seconds for a batch of 1,000 events), and batches
+    executemany into multi-row statements by itself only without ON CONFLICT. So the
+    statement text is put together here, the values processed by the columns' own types.
+    """
+
+    table: sa.Table
+    rows: Rows
+    suffix: str = ""  # " ON CONFLICT DO NOTHING" on PostgreSQL and SQLite
+    into: str | None = None  # another table of the same columns (Redshift's staging table)
+
+    def render(self, dialect: Dialect) -> list[tuple[str, Sequence[Any] | Mapping[str, Any]]]:
+        """(SQL, parameters) per statement, in the driver's paramstyle; one statement unless
+        the rows hold more than MAX_PARAMS values."""
+        columns = list(self.table.columns)
+        preparer = dialect.identifier_preparer
+        target = preparer.quote(self.into) if self.into else preparer.format_table(self.table)
+        names = ", ".join(preparer.format_column(c) for c in columns)
+        # Identifiers only, quoted by the dialect; every value is a bound parameter.
+        head = f"INSERT INTO {target} ({names}) "
+        processors = [c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
+        if dialect.name == "postgresql" and dialect.paramstyle in {"format", "pyformat"}:
+            # One array per column: the same short text for any batch size, which the driver
+            # parses once and the server prepares, where 16,000 placeholders cost both dearly.
+            arrays = ", ".join(f"%s::{c.type.compile(dialect)}[]" for c in columns)
+            arrays_of_values = tuple(
+                [
+                    process(row[column.name])
+                    if process is not None and row[column.name] is not None
+                    else row[column.name]
+                    for row in self.rows
+                ]
+                for column, process in zip(columns, processors, strict=True)
+            )
+            sql = f"{head}SELECT * FROM unnest({arrays}){self.suffix}"  # noqa: S608
+            return [(sql, arrays_of_values)]
+        statements: list[tuple[str, Sequence[Any] | Mapping[str, Any]]] = []
+        for chunk in _chunks(self.rows, MAX_PARAMS // len(columns)):
+            values: list[Any] = []
+            for row in chunk:
+                for column, process in zip(columns, processors, strict=True):
+                    value = row[column.name]
+                    values.append(
+                        process(value) if process is not None and value is not None else value
+                    )
+            marks, params = _placeholders(dialect.paramstyle, values)
+            width = len(columns)
+            groups = (
+                "(" + ", ".join(marks[i : i + width]) + ")" for i in range(0, len(marks), width)
+            )
+            statements.append((head + "VALUES " + ", ".join(groups) + self.suffix, params))
+        return statements
+
+
+def _placeholders(
+    paramstyle: str, values: list[Any]
+) -> tuple[list[str], Sequence[Any] | Mapping[str, Any]]:
+    if paramstyle == "qmark":
+        return ["?"] * len(values), tuple(values)
+    if paramstyle in {"format", "pyformat"}:
+        return ["%s"] * len(values), tuple(values)
+    if paramstyle == "numeric":
+        return [f":{i}" for i in range(1, len(values) + 1)], tuple(values)
+    if paramstyle == "numeric_dollar":
+        return [f"${i}" for i in range(1, len(values) + 1)], tuple(values)
+    names = [f"p{i}" for i in range(len(values))]
+    return [f":{name}" for name in names], dict(zip(names, values, strict=True))
+
+
+Step = Executable | MultiRowInsert
+
+
+def batch_statements(strategy: WriteStrategy, table: sa.Table, rows: Rows) -> list[Step]:
     """The statements that insert `rows` into `table`, skipping rows whose key is present.
 
-    `on_conflict`: one multi-row INSERT ... ON CONFLICT DO NOTHING (PostgreSQL, SQLite).
+    `on_conflict` (PostgreSQL, SQLite): one multi-row INSERT ... ON CONFLICT DO NOTHING.
     `staging` (Redshift): a temporary table LIKE the target, one multi-row INSERT into it,
     DELETE of the rows whose key the target already has, INSERT ... SELECT of the rest, DROP.
     The caller runs them in one transaction, where Redshift's serializable isolation turns a
@@ -299,31 +375,16 @@ def batch_statements(
     if not rows:
         return []
     if strategy == "on_conflict":
-        if dialect_name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-            return [
-                pg_insert(table).values(list(chunk)).on_conflict_do_nothing()
-                for chunk in _row_chunks(table, rows)
-            ]
-        if dialect_name == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-            return [
-                sqlite_insert(table).values(list(chunk)).on_conflict_do_nothing()
-                for chunk in _row_chunks(table, rows)
-            ]
-        raise ValueError(f"no ON CONFLICT insert for {dialect_name}")
+        return [MultiRowInsert(table, rows, suffix=" ON CONFLICT DO NOTHING")]
     stage = _stage(table)
     keys = list(table.primary_key.columns)
-    statements: list[Executable] = [
+    return [
         sa.text(f"CREATE TEMPORARY TABLE {stage.name} (LIKE {table.name})"),
-        *(sa.insert(stage).values(list(chunk)) for chunk in _row_chunks(table, rows)),
+        MultiRowInsert(table, rows, into=stage.name),
         sa.delete(stage).where(sa.and_(*(stage.c[key.name] == key for key in keys))),
         sa.insert(table).from_select([c.name for c in table.columns], sa.select(*stage.c)),
         sa.text(f"DROP TABLE {stage.name}"),
     ]
-    return statements
 
 
 def _fit(text: str | None, limit: int) -> str | None:
@@ -404,11 +465,21 @@ class _Lookup:
     recorded: dict[str, tuple[str, str | None]]  # event_id -> (status, reason) already stored
 
 
-def _lookup_statements(image_ids: Sequence[str], event_ids: Sequence[str]) -> list[Executable]:
+def _among(column: sa.Column[Any], keys: list[str], dialect_name: str) -> ColumnElement[bool]:
+    if dialect_name == "postgresql":
+        # One array parameter: a short statement text whatever the batch size.
+        return column == sa.any_(sa.bindparam(None, keys, type_=ARRAY(sa.String)))
+    return column.in_(keys)
+
+
+def _lookup_statements(
+    image_ids: Sequence[str], event_ids: Sequence[str], dialect_name: str
+) -> list[Executable]:
     """One UNION ALL of both look-ups per statement; more than one only for huge batches."""
     keyed = [("i", key) for key in image_ids] + [("e", key) for key in event_ids]
     statements: list[Executable] = []
-    for chunk in _chunks(keyed, MAX_PARAMS):
+    size = len(keyed) if dialect_name == "postgresql" else MAX_PARAMS
+    for chunk in _chunks(keyed, size):
         wanted_images = [key for kind, key in chunk if kind == "i"]
         wanted_events = [key for kind, key in chunk if kind == "e"]
         parts = []
@@ -419,7 +490,7 @@ def _lookup_statements(image_ids: Sequence[str], event_ids: Sequence[str]) -> li
                     sa.cast(images.c.image_id, sa.String(512)).label("key"),
                     images.c.first_event_id.label("value"),
                     sa.cast(sa.null(), sa.String(64)).label("reason"),
-                ).where(images.c.image_id.in_(wanted_images))
+                ).where(_among(images.c.image_id, wanted_images, dialect_name))
             )
         if wanted_events:
             parts.append(
@@ -428,7 +499,7 @@ def _lookup_statements(image_ids: Sequence[str], event_ids: Sequence[str]) -> li
                     ingest_events.c.event_id.label("key"),
                     ingest_events.c.status.label("value"),
                     ingest_events.c.reason.label("reason"),
-                ).where(ingest_events.c.event_id.in_(wanted_events))
+                ).where(_among(ingest_events.c.event_id, wanted_events, dialect_name))
             )
         statements.append(parts[0] if len(parts) == 1 else sa.union_all(*parts))
     return statements
@@ -749,15 +820,19 @@ class Warehouse:
         return decided
 
     def _insert(self, conn: Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
-        for statement in batch_statements(self._strategy, self._dialect, table, rows):
-            conn.execute(statement)
+        for step in batch_statements(self._strategy, table, rows):
+            if isinstance(step, MultiRowInsert):
+                for sql, params in step.render(conn.dialect):
+                    conn.exec_driver_sql(sql, params)
+            else:
+                conn.execute(step)
 
     def _lookup(
         self, conn: Connection, image_ids: Sequence[str], event_ids: Sequence[str]
     ) -> _Lookup:
         first_event: dict[str, str] = {}
         recorded: dict[str, tuple[str, str | None]] = {}
-        for statement in _lookup_statements(image_ids, event_ids):
+        for statement in _lookup_statements(image_ids, event_ids, self._dialect):
             for kind, key, value, reason in conn.execute(statement):
                 if kind == "i":
                     first_event[str(key).strip()] = value

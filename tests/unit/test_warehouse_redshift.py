@@ -16,6 +16,7 @@ from sqlalchemy_redshift.dialect import RedshiftDialect_redshift_connector
 from core.repository import migrations
 from core.repository.migrations.views import STATS_VIEWS, create_view_sql, view_sql
 from core.repository.warehouse import (
+    MultiRowInsert,
     _lookup_statements,
     batch_statements,
     images,
@@ -38,6 +39,9 @@ def redshift_ddl() -> str:
 
 
 def sql(statement: Any, dialect: sa.Dialect) -> str:
+    if isinstance(statement, MultiRowInsert):
+        (rendered,) = statement.render(dialect)
+        return " ".join(rendered[0].split())
     return " ".join(str(statement.compile(dialect=dialect)).split())
 
 
@@ -109,10 +113,11 @@ def test_redshift_writes_through_a_staging_table(redshift: sa.Dialect) -> None:
         }
         for i in range(3)
     ]
-    texts = [sql(s, redshift) for s in batch_statements("staging", "redshift", ingest_events, rows)]
+    texts = [sql(s, redshift) for s in batch_statements("staging", ingest_events, rows)]
     assert texts[0] == "CREATE TEMPORARY TABLE stage_ingest_events (LIKE ingest_events)"
     assert texts[1].startswith("INSERT INTO stage_ingest_events (event_id, image_id, customer_id")
     assert texts[1].count("), (") == 2  # one statement, three rows
+    assert "unnest" not in texts[1]
     assert texts[2] == (
         "DELETE FROM stage_ingest_events USING ingest_events "
         "WHERE ingest_events.event_id = stage_ingest_events.event_id"
@@ -137,7 +142,7 @@ def test_redshift_staging_delete_matches_every_key_column(redshift: sa.Dialect) 
         "content_type": "image/jpeg",
         "object_key": "renditions/thumb/x.jpg",
     }
-    delete = sql(batch_statements("staging", "redshift", renditions, [row])[2], redshift)
+    delete = sql(batch_statements("staging", renditions, [row])[2], redshift)
     assert delete == (
         "DELETE FROM stage_renditions USING renditions "
         "WHERE renditions.image_id = stage_renditions.image_id "
@@ -147,24 +152,36 @@ def test_redshift_staging_delete_matches_every_key_column(redshift: sa.Dialect) 
 
 def test_postgresql_and_sqlite_write_one_insert_on_conflict_do_nothing() -> None:
     row = {c.name: None for c in images.columns}
-    for name, dialect in (("postgresql", postgresql.dialect()), ("sqlite", sqlite.dialect())):
-        (statement,) = batch_statements("on_conflict", name, images, [row, row])
-        text = sql(statement, dialect)
-        assert text.startswith("INSERT INTO images")
-        assert text.endswith("ON CONFLICT DO NOTHING")
+    (statement,) = batch_statements("on_conflict", images, [row] * 3)
+    assert isinstance(statement, MultiRowInsert)
+    ((on_sqlite, values),) = statement.render(sqlite.dialect())
+    assert on_sqlite.startswith("INSERT INTO images (image_id, customer_id, sha256")
+    assert on_sqlite.endswith(") ON CONFLICT DO NOTHING")
+    assert on_sqlite.count("), (") == 2
+    assert len(values) == 3 * len(images.columns)
+    # PostgreSQL takes each column as one array: a statement text independent of the rows.
+    ((on_postgresql, arrays),) = statement.render(postgresql.psycopg.dialect())
+    assert on_postgresql.startswith("INSERT INTO images (image_id, customer_id, sha256")
+    assert "SELECT * FROM unnest(%s::CHAR(36)[], %s::VARCHAR(128)[]" in on_postgresql
+    assert "%s::TIMESTAMP WITH TIME ZONE[]" in on_postgresql
+    assert on_postgresql.endswith(") ON CONFLICT DO NOTHING")
+    assert len(arrays) == len(images.columns)
+    assert all(len(column) == 3 for column in arrays)
+    for text in (on_sqlite, on_postgresql):
         assert "RETURNING" not in text
 
 
 def test_huge_batches_are_split_by_bound_values_not_by_row(redshift: sa.Dialect) -> None:
     row = {c.name: None for c in images.columns}
-    statements = batch_statements("staging", "redshift", images, [row] * 5000)
-    inserts = [s for s in statements if sql(s, redshift).startswith("INSERT INTO stage_images")]
+    (statement,) = batch_statements("on_conflict", images, [row] * 5000)
+    assert isinstance(statement, MultiRowInsert)
     per_statement = 30_000 // len(images.columns)
-    assert len(inserts) == -(-5000 // per_statement)
+    assert len(statement.render(redshift)) == -(-5000 // per_statement)
+    assert len(statement.render(postgresql.psycopg.dialect())) == 1
 
 
 def test_lookup_is_one_union_statement(redshift: sa.Dialect) -> None:
-    (statement,) = _lookup_statements(["0" * 36], ["e1", "e2"])
+    (statement,) = _lookup_statements(["0" * 36], ["e1", "e2"], "redshift")
     text = sql(statement, redshift)
     assert "FROM images WHERE images.image_id IN" in text
     assert "UNION ALL" in text
