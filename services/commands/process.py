@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Executor, Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -59,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     names = OutputNames()
     failed = 0
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        outcomes = pool.map(lambda path: process_file(path, settings), inputs)
+        outcomes = in_order(pool, inputs, settings, ahead=2 * workers)
         for path, outcome in zip(inputs, outcomes, strict=True):
             if isinstance(outcome, dict):
                 failed += 1
@@ -72,6 +74,19 @@ def run(args: argparse.Namespace) -> int:
             progress.advance(path)
     progress.finish()
     return 1 if failed else 0
+
+
+def in_order(
+    pool: Executor, inputs: list[Path], settings: Settings, ahead: int
+) -> Iterator[ProcessedImage | dict[str, str]]:
+    """Results in input order, with at most `ahead` images in flight (memory stays bounded)."""
+    pending: deque[Future[ProcessedImage | dict[str, str]]] = deque()
+    for path in inputs:
+        pending.append(pool.submit(process_file, path, settings))
+        if len(pending) >= ahead:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
 
 
 def expand(paths: Iterable[Path]) -> Iterator[Path]:
