@@ -51,10 +51,11 @@ def run(args: argparse.Namespace) -> int:
     if overrides:
         settings = settings.model_validate({**settings.model_dump(), **overrides})
     logging.basicConfig(
-        level=settings.log_level,
+        level=logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
         stream=sys.stderr,
     )
+    logging.getLogger("imgpipe").setLevel(settings.log_level)
     ctx = build_context(settings)
     dead_letters = open_dead_letters(
         settings, ctx.objects, topic=args.dlq_topic, bootstrap_servers=args.bootstrap_servers

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,8 @@ def client_config(settings: Settings, bootstrap_servers: str | None = None) -> d
         "bootstrap.servers": bootstrap_servers or settings.kafka_bootstrap_servers,
         "security.protocol": settings.kafka_security_protocol,
         "client.id": "imgpipe",
+        # librdkafka's own messages (disconnects, retries) through logging, not raw stderr.
+        "logger": logging.getLogger("imgpipe.kafka"),
     }
     if settings.kafka_ssl_ca_location:
         config["ssl.ca.location"] = settings.kafka_ssl_ca_location
