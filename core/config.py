@@ -93,6 +93,11 @@ class Settings(BaseSettings):
         default="sqlite:///.imgpipe/warehouse.db",
         description="SQLAlchemy URL of the warehouse: sqlite, postgresql+psycopg or redshift+...",
     )
+    database_secret_arn: str | None = Field(
+        default=None,
+        description="Secrets Manager secret with `username` and `password` for the database "
+        "URL (Redshift on AWS); read once at start, never logged.",
+    )
     storage_url: str = Field(
         default="file://.imgpipe/objects",
         description="Object storage: file://DIR (local folder) or s3://bucket/prefix.",
@@ -160,6 +165,10 @@ class Settings(BaseSettings):
     api_keys: Annotated[list[SecretStr], NoDecode] = Field(
         default_factory=list,
         description="customer_id:sha256hex(key) pairs, comma separated. Never plain keys.",
+    )
+    api_keys_secret_arn: str | None = Field(
+        default=None,
+        description="Secrets Manager secret whose text is the api_keys pairs; read once at start.",
     )
     admin_customers: StrList = Field(
         default_factory=list, description="Customers whose keys see every customer's statistics."
@@ -287,9 +296,12 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Read the settings from the environment; a bad value fails naming its variable."""
+    """Read the settings from the environment; a bad value fails naming its variable. Secrets
+    named by ARN are fetched here, once, so that nothing else handles them."""
     try:
-        return Settings(**overrides)
+        settings = Settings(**overrides)
+        resolved = _resolve_secrets(settings)
+        return Settings(**{**overrides, **resolved}) if resolved else settings
     except ValidationError as exc:
         lines = []
         for error in exc.errors():
@@ -300,6 +312,43 @@ def load_settings(**overrides: Any) -> Settings:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None
     except (ValueError, json.JSONDecodeError) as exc:  # pragma: no cover - defensive
         raise ConfigError(f"invalid configuration: {exc}") from None
+
+
+def _resolve_secrets(settings: Settings) -> dict[str, Any]:
+    """Field values taken from AWS Secrets Manager: credentials spliced into the database URL,
+    API key pairs. Empty when no secret is named."""
+    values: dict[str, Any] = {}
+    if settings.database_secret_arn:
+        text = _secret_text(settings, settings.database_secret_arn, "DATABASE")
+        try:
+            secret = json.loads(text)
+            username, password = str(secret["username"]), str(secret["password"])
+        except (ValueError, KeyError, TypeError):
+            raise ConfigError(
+                f"{ENV_PREFIX}DATABASE_SECRET_ARN: the secret is not JSON with username "
+                "and password"
+            ) from None
+        from sqlalchemy.engine import make_url
+
+        url = make_url(settings.database_url).set(username=username, password=password)
+        values["database_url"] = url.render_as_string(hide_password=False)
+    if settings.api_keys_secret_arn:
+        values["api_keys"] = _secret_text(settings, settings.api_keys_secret_arn, "API_KEYS")
+    return values
+
+
+def _secret_text(settings: Settings, arn: str, name: str) -> str:
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    client = boto3.client("secretsmanager", region_name=settings.aws_region)
+    try:
+        return str(client.get_secret_value(SecretId=arn)["SecretString"])
+    except (BotoCoreError, ClientError, KeyError) as exc:
+        # The message names the variable and the failure, never the secret's value.
+        raise ConfigError(
+            f"{ENV_PREFIX}{name}_SECRET_ARN: cannot read the secret: {type(exc).__name__}"
+        ) from None
 
 
 @lru_cache(maxsize=1)

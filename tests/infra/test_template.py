@@ -233,11 +233,6 @@ def test_environment_names_only_settings_that_exist(
     assert not unknown
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core/config.py does not yet read IMGPIPE_DATABASE_SECRET_ARN and "
-    "IMGPIPE_API_KEYS_SECRET_ARN; remove this mark when it does",
-)
 def test_settings_read_the_secret_references_the_template_passes() -> None:
     from core.config import Settings
 
