@@ -39,7 +39,9 @@ if TYPE_CHECKING:
 Header = tuple[str, bytes]
 
 JSON_TYPE = "application/json"
-MAX_ID_CHARS = 256
+# The warehouse's column sizes, in UTF-8 bytes (Redshift counts VARCHAR lengths in bytes).
+MAX_CUSTOMER_BYTES = 128
+MAX_EVENT_BYTES = 512
 MAX_METADATA_BYTES = 64 * 1024
 ENVELOPE_IMAGE_FIELDS = ("image_base64", "image_s3_uri")
 
@@ -173,14 +175,14 @@ def decode(record: KafkaRecord, settings: Settings) -> IngestRequest:
     if record.value is None:
         raise PermanentError(ErrorCode.MALFORMED_RECORD, "the record has no value (tombstone)")
     content_type = record.text_header("content-type")
-    header_customer = _identifier(record.text_header("customer-id"), "customer-id header")
-    header_event = _identifier(record.text_header("event-id"), "event-id header")
+    header_customer = _customer(record.text_header("customer-id"), "customer-id header")
+    header_event = _event(record.text_header("event-id"), "event-id header")
     received_at = _received_at(record)
     media_type = (content_type or "").split(";", 1)[0].strip().lower()
     if media_type == JSON_TYPE or (not media_type and record.value.lstrip()[:1] == b"{"):
         envelope = _envelope(record.value)
-        customer = _identifier(envelope.get("customer_id"), "customer_id") or header_customer
-        event_id = _identifier(envelope.get("event_id"), "event_id") or header_event
+        customer = _customer(envelope.get("customer_id"), "customer_id") or header_customer
+        event_id = _event(envelope.get("event_id"), "event_id") or header_event
         return IngestRequest(
             customer_id=customer or settings.stream_default_customer,
             source="stream",
@@ -221,7 +223,8 @@ def refused(record: KafkaRecord, settings: Settings, error: PermanentError) -> I
 
 def _lenient(record: KafkaRecord, name: str) -> str | None:
     try:
-        return _identifier(record.text_header(name), name)
+        value = record.text_header(name)
+        return _customer(value, name) if name == "customer-id" else _event(value, name)
     except PermanentError:
         return None
 
@@ -267,7 +270,15 @@ def _msk_headers(raw: object) -> Iterator[Header]:
             yield str(name), bytes(b & 0xFF for b in values)
 
 
-def _identifier(value: object, what: str) -> str | None:
+def _customer(value: object, what: str) -> str | None:
+    return _identifier(value, what, MAX_CUSTOMER_BYTES)
+
+
+def _event(value: object, what: str) -> str | None:
+    return _identifier(value, what, MAX_EVENT_BYTES)
+
+
+def _identifier(value: object, what: str, max_bytes: int) -> str | None:
     """A customer or event id: a non-blank string without control characters, or absent."""
     if value is None:
         return None
@@ -276,10 +287,10 @@ def _identifier(value: object, what: str) -> str | None:
     text = value.strip()
     if not text:
         return None
-    if len(text) > MAX_ID_CHARS or not text.isprintable():
+    if len(text.encode()) > max_bytes or not text.isprintable():
         raise PermanentError(
             ErrorCode.MALFORMED_RECORD,
-            f"{what} must be at most {MAX_ID_CHARS} printable characters",
+            f"{what} must be at most {max_bytes} bytes of printable UTF-8",
         )
     return text
 

@@ -228,6 +228,14 @@ def test_repeated_header_last_one_wins(settings: Settings) -> None:
     assert request.customer_id == "second"
 
 
+def test_ids_at_the_warehouse_column_sizes_are_accepted(settings: Settings) -> None:
+    customer, event = "ü" * 64, "é" * 256  # 128 and 512 bytes of UTF-8
+    request = decode(
+        record(JPEG, ("customer-id", customer.encode()), ("event-id", event.encode())), settings
+    )
+    assert (request.customer_id, request.event_id) == (customer, event)
+
+
 def test_blank_customer_header_falls_back_to_default(settings: Settings) -> None:
     assert decode(record(JPEG, ("customer-id", b"  ")), settings).customer_id == "anonymous"
 
@@ -239,9 +247,17 @@ def test_blank_customer_header_falls_back_to_default(settings: Settings) -> None
         ("event-id", b"\xc3"),
         ("content-type", b"\x80"),
         ("customer-id", b"a\x00b"),
-        ("event-id", b"x" * 257),
+        ("event-id", b"x" * 513),
+        ("customer-id", ("ü" * 65).encode()),
     ],
-    ids=["customer-not-utf8", "event-truncated-utf8", "type-not-utf8", "control", "too-long"],
+    ids=[
+        "customer-not-utf8",
+        "event-truncated-utf8",
+        "type-not-utf8",
+        "control",
+        "event-over-512-bytes",
+        "customer-over-128-bytes",
+    ],
 )
 def test_unusable_header_is_malformed(settings: Settings, header: tuple[str, bytes]) -> None:
     with pytest.raises(PermanentError) as excinfo:
