@@ -37,8 +37,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
     from core.bootstrap import build_context
     from core.config import get_settings
+    from core.errors import ConfigError
     from services.stream_worker.consumer import StreamConsumer
     from services.stream_worker.deadletter import open_dead_letters
 
@@ -49,7 +52,11 @@ def run(args: argparse.Namespace) -> int:
     if args.batch_size:
         overrides["kafka_batch_size"] = args.batch_size
     if overrides:
-        settings = settings.model_validate({**settings.model_dump(), **overrides})
+        try:
+            settings = settings.model_validate({**settings.model_dump(), **overrides})
+        except ValidationError as exc:
+            problems = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
+            raise ConfigError(f"invalid option: {problems}") from None
     logging.basicConfig(
         level=logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
