@@ -15,7 +15,7 @@ from services.upload_api.docs import install_docs
 from services.upload_api.limits import BodyLimitMiddleware
 from services.upload_api.problems import HANDLED, handle_exception, move_problems_to_problem_json
 from services.upload_api.request_log import RequestLogMiddleware, configure_logging
-from services.upload_api.routes import health, images, local_objects, stats, uploads
+from services.upload_api.routes import dashboard, health, images, local_objects, stats, uploads
 
 # One line per resource; a new resource is a module under routes/ and a line here.
 ROUTERS: tuple[APIRouter, ...] = (
@@ -23,6 +23,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     images.router,
     uploads.router,
     stats.router,
+    dashboard.router,
 )
 
 TITLE = "imgpipe upload API"
