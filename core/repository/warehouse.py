@@ -110,10 +110,12 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 # Redshift column encodings. Sort key columns stay RAW (compressing them hurts range scans);
 # ids and free text ZSTD; short codes BYTEDICT; numbers and times AZ64.
-RAW: Final[dict[str, Any]] = {"redshift_encode": "raw"}
-ZSTD: Final[dict[str, Any]] = {"redshift_encode": "zstd"}
-DICT: Final[dict[str, Any]] = {"redshift_encode": "bytedict"}
-AZ64: Final[dict[str, Any]] = {"redshift_encode": "az64"}
+# The layout lives in `info`, not in redshift_* keywords: those would load the Redshift dialect
+# (and Alembic with it) at import time on every database; redshift_tables() applies it.
+RAW: Final[dict[str, Any]] = {"info": {"redshift_encode": "raw"}}
+ZSTD: Final[dict[str, Any]] = {"info": {"redshift_encode": "zstd"}}
+DICT: Final[dict[str, Any]] = {"info": {"redshift_encode": "bytedict"}}
+AZ64: Final[dict[str, Any]] = {"info": {"redshift_encode": "az64"}}
 
 metadata = sa.MetaData()
 
@@ -141,9 +143,7 @@ images = sa.Table(
     sa.PrimaryKeyConstraint("image_id", name="pk_images"),
     sa.Index("ix_images_customer_seen", "customer_id", "first_seen_at", "image_id"),
     # Images and renditions share a distribution key, so joins between them stay on a slice.
-    redshift_diststyle="KEY",
-    redshift_distkey="image_id",
-    redshift_sortkey="first_seen_at",
+    info={"redshift": {"diststyle": "KEY", "distkey": "image_id", "sortkey": "first_seen_at"}},
 )
 
 renditions = sa.Table(
@@ -157,9 +157,7 @@ renditions = sa.Table(
     sa.Column("content_type", sa.String(64), nullable=False, **DICT),
     sa.Column("object_key", sa.String(512), nullable=False, **ZSTD),
     sa.PrimaryKeyConstraint("image_id", "name", name="pk_renditions"),
-    redshift_diststyle="KEY",
-    redshift_distkey="image_id",
-    redshift_sortkey="image_id",
+    info={"redshift": {"diststyle": "KEY", "distkey": "image_id", "sortkey": "image_id"}},
 )
 
 ingest_events = sa.Table(
@@ -183,9 +181,21 @@ ingest_events = sa.Table(
     sa.Index("ix_ingest_events_customer_received", "customer_id", "received_at"),
     # EVEN, not KEY(image_id): refused events have no image and would pile onto one slice;
     # the views read this table alone (the format is denormalised onto it).
-    redshift_diststyle="EVEN",
-    redshift_sortkey="received_at",
+    info={"redshift": {"diststyle": "EVEN", "sortkey": "received_at"}},
 )
+
+
+def redshift_tables() -> sa.MetaData:
+    """The tables as Redshift lays them out: distribution, sort keys and column encodings."""
+    target = sa.MetaData()
+    for table in metadata.sorted_tables:
+        copy = table.to_metadata(target)
+        for option, value in table.info["redshift"].items():
+            copy.dialect_kwargs[f"redshift_{option}"] = value
+        for column in copy.columns:
+            column.dialect_kwargs["redshift_encode"] = column.info["redshift_encode"]
+    return target
+
 
 WriteStrategy = Literal["on_conflict", "staging"]
 

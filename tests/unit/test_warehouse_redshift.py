@@ -21,7 +21,7 @@ from core.repository.warehouse import (
     batch_statements,
     images,
     ingest_events,
-    metadata,
+    redshift_tables,
     renditions,
     without_returning,
     write_strategy,
@@ -80,7 +80,7 @@ def test_redshift_ddl_has_nothing_redshift_refuses(redshift_ddl: str) -> None:
 def test_migrated_redshift_tables_are_the_application_tables(
     redshift: sa.Dialect, redshift_ddl: str
 ) -> None:
-    for table in metadata.sorted_tables:
+    for table in redshift_tables().sorted_tables:
         application = " ".join(str(CreateTable(table).compile(dialect=redshift)).split())
         assert statement_of(redshift_ddl, f"CREATE TABLE {table.name} ") == application
 
