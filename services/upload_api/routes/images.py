@@ -101,7 +101,6 @@ async def post_image(
     renditions are made, stored, and described in the answer. The same bytes from the same
     customer are the same image: 200 with `duplicate: true` instead of 201."""
     posted = await read_posted_image(request)
-    digest = hashlib.sha256(posted.data).hexdigest()
     attributes = {"filename": posted.filename} if posted.filename else {}
     job = IngestRequest(
         customer_id=customer,
@@ -116,7 +115,10 @@ async def post_image(
         ctx.objects,
         customer_id=customer,
         idempotency_key=idempotency_key,
-        request_fingerprint=fingerprint(request, digest),
+        # The image's digest, not the raw body's: multipart boundaries differ between retries.
+        request_fingerprint=(
+            fingerprint(request, hashlib.sha256(posted.data).hexdigest()) if idempotency_key else ""
+        ),
         produce=lambda: ingest_response(request, ctx, job),
     )
 
