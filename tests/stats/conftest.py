@@ -4,6 +4,9 @@ and on PostgreSQL, with keys for two customers and an admin."""
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +20,7 @@ from core.repository.warehouse import Warehouse
 from services.upload_api.app import create_app
 from tests.integration.test_warehouse import known_data_set
 
+ROOT = Path(__file__).resolve().parents[2]
 KEYS = {"acme": "acme-key", "globex": "globex-key", "ops": "ops-key"}
 ADMINS = ["ops"]
 
@@ -76,3 +80,32 @@ def warehouse(make_context: Callable[..., Context]) -> Warehouse:
 def client(make_context: Callable[..., Context], warehouse: Warehouse) -> Iterator[TestClient]:
     with TestClient(create_app(ctx=make_context()), raise_server_exceptions=False) as test:
         yield test
+
+
+def run_imgpipe(
+    workdir: Path, *args: str, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """`imgpipe ARGS` in `workdir` on the embedded defaults (no IMGPIPE_* from outside)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IMGPIPE_")}
+    env["PYTHONPATH"] = str(ROOT)
+    env.pop("AWS_LAMBDA_FUNCTION_NAME", None)
+    return subprocess.run(
+        [sys.executable, "-m", "services.cli", *args],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def demo_workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory where `imgpipe demo` filled the embedded defaults (.imgpipe/), once per
+    session: the demo and browser tests read it, none writes to it."""
+    workdir = tmp_path_factory.mktemp("demo")
+    done = run_imgpipe(workdir, "demo")
+    assert done.returncode == 0, done.stderr
+    (workdir / "demo.out").write_text(done.stdout)
+    return workdir
