@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import io
 import re
+import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -20,18 +20,30 @@ pytestmark = pytest.mark.slow
 ACME = {"X-API-Key": KEYS["acme"]}
 
 
-@pytest.fixture
-def server(tmp_path: Path, s3_endpoint: str, s3_bucket: str) -> Iterator[str]:
-    """The API on SQLite and moto S3, as `imgpipe serve` runs it."""
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, moto_server: str) -> Iterator[str]:
+    """The API on SQLite and a bucket of its own on moto, as `imgpipe serve` runs it; one
+    server for the module (a start costs seconds)."""
+    import boto3
+
+    bucket = f"imgpipe-e2e-{uuid.uuid4().hex[:12]}"
+    boto3.client(
+        "s3",
+        endpoint_url=moto_server,
+        region_name=REGION,
+        aws_access_key_id=DUMMY_AWS_ENV["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=DUMMY_AWS_ENV["AWS_SECRET_ACCESS_KEY"],
+    ).create_bucket(Bucket=bucket)
+    workdir = tmp_path_factory.mktemp("e2e")
     env = {
         **DUMMY_AWS_ENV,
-        "IMGPIPE_DATABASE_URL": f"sqlite:///{tmp_path}/warehouse.db",
-        "IMGPIPE_STORAGE_URL": f"s3://{s3_bucket}/",
-        "IMGPIPE_S3_ENDPOINT_URL": s3_endpoint,
+        "IMGPIPE_DATABASE_URL": f"sqlite:///{workdir}/warehouse.db",
+        "IMGPIPE_STORAGE_URL": f"s3://{bucket}/",
+        "IMGPIPE_S3_ENDPOINT_URL": moto_server,
         "IMGPIPE_AWS_REGION": REGION,
         "IMGPIPE_API_KEYS": ",".join(key_pairs()),
     }
-    with serving(tmp_path, env) as (base, log):
+    with serving(workdir, env) as (base, log):
         yield base
     assert f"docs:    {base}/docs" in log.read_text()
 
