@@ -383,3 +383,37 @@ def test_the_handler_module_never_imports_the_kafka_client(tmp_path: Path) -> No
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result == {"status": 200, "kafka": []}
+
+
+@pytest.mark.parametrize(
+    ("context", "prefix"),
+    [
+        ({"stage": "$default", "http": {"path": "/v1/images"}}, ""),  # HTTP API, default stage
+        ({"stage": "prod", "http": {"path": "/prod/v1/images"}}, "/prod"),  # HTTP API, named
+        ({"stage": "prod", "path": "/prod/v1/images"}, "/prod"),  # REST API, execute-api host
+        ({"stage": "prod", "path": "/v1/images"}, ""),  # REST API behind a custom domain
+        ({}, ""),
+    ],
+)
+def test_links_keep_the_stage_only_when_the_client_url_has_it(
+    context: dict[str, Any], prefix: str
+) -> None:
+    from services.upload_api.gateway import stage_prefix
+
+    assert stage_prefix({"requestContext": context}) == prefix
+
+
+def test_http_api_named_stage_routes_and_links_through_it(
+    load_handler: Callable[..., ModuleType],
+) -> None:
+    module = load_handler()
+    event = http_api_event(
+        "POST",
+        "/prod/v1/images",
+        headers={"content-type": "image/jpeg", "x-api-key": KEYS["acme"]},
+        body=jpeg_photo(320, 240),
+    )
+    event["requestContext"]["stage"] = "prod"
+    response = module.handler(event, CONTEXT)
+    assert response["statusCode"] == 201, response
+    assert response["headers"]["location"].startswith(f"https://{HOST}/prod/v1/images/")
