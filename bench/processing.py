@@ -529,7 +529,10 @@ def vips_version() -> str:
 
 
 def simd_version(python: str) -> str:
-    code = "import PIL, PIL.features as f; print(PIL.__version__, 'libjpeg', f.version('jpg'))"
+    code = (
+        "import PIL, PIL.features as f; "
+        "print(PIL.__version__, 'libjpeg-turbo', f.version_feature('libjpeg_turbo'))"
+    )
     done = subprocess.run([python, "-c", code], capture_output=True, text=True, check=True)
     return done.stdout.strip()
 
@@ -537,8 +540,8 @@ def simd_version(python: str) -> str:
 def jpeg_version() -> str:
     from PIL import features
 
-    turbo = "libjpeg-turbo " if features.check_feature("libjpeg_turbo") else "libjpeg "
-    return turbo + str(features.version("jpg"))
+    turbo = features.version_feature("libjpeg_turbo")
+    return f"libjpeg-turbo {turbo}" if turbo else f"libjpeg {features.version('jpg')}"
 
 
 if __name__ == "__main__":
