@@ -137,7 +137,7 @@ def _axes(frame: _Frame, ticks: Sequence[float], fmt: Format, x_label: str, y_la
     )
     middle = MARGIN_TOP + frame.plot_height / 2
     parts.append(
-        f'<text class="axis-label" x="14" y="{_n(middle)}" text-anchor="middle" '
+        f'<text class="axis-label y-label" x="14" y="{_n(middle)}" text-anchor="middle" '
         f'transform="rotate(-90 14 {_n(middle)})">{escape(y_label)}</text>'
     )
     parts.append("</g>")
@@ -284,7 +284,9 @@ def horizontal_bars(
 ) -> str:
     """One labelled bar per item, largest first as given, its value at its end."""
     row = 26
-    label_width = min(170, max(60, 7 * max((len(name) for name, _ in items), default=4) + 12))
+    # Room for the longest label at the largest font the stylesheet uses (phones).
+    longest = max((min(len(name), 24) for name, _ in items), default=4)
+    label_width = min(210, max(60, round(8.8 * longest) + 12))
     height = MARGIN_TOP + row * len(items) + 30
     value_room = 64
     plot = WIDTH - label_width - MARGIN_RIGHT - value_room
