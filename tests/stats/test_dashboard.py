@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from tests.stats.conftest import KEYS, headers_for
 
-CHARTS = ("volume", "status", "bytes", "latency", "rejections", "formats", "customers")
+CHARTS = ("volume", "status", "bytes", "ratio", "latency", "rejections", "formats", "customers")
 RANGE = {"from": "2024-02-28", "to": "2024-03-03"}
 
 
@@ -150,6 +150,15 @@ def test_dashboard_shows_the_numbers_of_the_stats_api(client: TestClient) -> Non
     assert formats == {f["format"].upper(): f["events"] for f in api["formats"]}
     customers = {row[0]: number(row[1]) for row in page.table("customers")}
     assert customers == {c["customer_id"]: c["events"] for c in api["customers"]}
+    processed_days: dict[str, list[int]] = {}
+    for r in api["daily"]:
+        if r["status"] == "processed":
+            both = processed_days.setdefault(r["day"], [0, 0])
+            both[0] += r["bytes_in"]
+            both[1] += r["bytes_out"]
+    assert processed_days
+    ratios = {row[0]: row[3] for row in page.table("ratio") if row[3] != "\u2013"}
+    assert ratios == {day: f"{out / in_:.2f}" for day, (in_, out) in processed_days.items()}
     latency = {(row[0], row[1]): number(row[2]) for row in page.table("latency")}
     assert latency == {(r["day"], r["source"]): r["events"] for r in api["latency"]}
 

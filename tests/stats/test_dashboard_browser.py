@@ -31,6 +31,7 @@ CHARTS = {
     "volume": "Daily volume by source",
     "status": "Status breakdown",
     "bytes": "Bytes in vs out",
+    "ratio": "Output to input ratio",
     "latency": "Processing time p50 and p95",
     "rejections": "Rejection reasons",
     "formats": "Format mix",

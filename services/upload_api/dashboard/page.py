@@ -245,21 +245,18 @@ def bytes_chart(stats: Stats, view: View) -> Chart:
     index = {day: i for i, day in enumerate(days)}
     received = [0.0] * len(days)
     written = [0.0] * len(days)
-    processed_in = [0.0] * len(days)
     for row in stats.daily:
         i = index.get(row.day)
         if i is None:
             continue
         received[i] += row.bytes_in
         written[i] += row.bytes_out
-        if row.status == "processed":
-            processed_in[i] += row.bytes_in
     series = [
         Series("Bytes in", received, BYTES_IN_COLOR),
         Series("Bytes out", written, BYTES_OUT_COLOR),
     ]
-    ratio = stats.totals.output_ratio
-    shown_ratio = f"{ratio:.2f}" if ratio is not None else NO_VALUE
+    overall = stats.totals.output_ratio
+    shown_ratio = ratio(overall) if overall is not None else NO_VALUE
     svg = grouped_bars(
         "bytes",
         "Bytes in vs out",
@@ -271,15 +268,7 @@ def bytes_chart(stats: Stats, view: View) -> Chart:
         x_label="Day (UTC)",
         y_label="Bytes",
     )
-    rows = [
-        (
-            d.isoformat(),
-            size(received[i]),
-            size(written[i]),
-            f"{written[i] / processed_in[i]:.2f}" if processed_in[i] else NO_VALUE,
-        )
-        for i, d in enumerate(days)
-    ]
+    rows = [(d.isoformat(), size(received[i]), size(written[i])) for i, d in enumerate(days)]
     return Chart(
         "bytes",
         "Bytes in vs out",
@@ -288,8 +277,59 @@ def bytes_chart(stats: Stats, view: View) -> Chart:
         [(s.name, s.color, False) for s in series],
         _table(
             "Bytes per day",
-            ["Day", "Bytes in (all events)", "Bytes out (renditions)", "Out/in (processed)"],
+            ["Day", "Bytes in (all events)", "Bytes out (renditions)"],
             rows,
+        ),
+    )
+
+
+def ratio(value: float) -> str:
+    return f"{value:.2f}"
+
+
+def ratio_chart(stats: Stats, view: View) -> Chart:
+    days = view.days
+    index = {day: i for i, day in enumerate(days)}
+    bytes_in = [0] * len(days)
+    bytes_out = [0] * len(days)
+    for row in stats.daily:
+        i = index.get(row.day)
+        if i is not None and row.status == "processed":
+            bytes_in[i] += row.bytes_in
+            bytes_out[i] += row.bytes_out
+    values: list[float | None] = [
+        bytes_out[i] / bytes_in[i] if bytes_in[i] else None for i in range(len(days))
+    ]
+    overall = stats.totals.output_ratio
+    svg = lines(
+        "ratio",
+        "Output to input ratio",
+        "Rendition bytes written per byte of processed original, per UTC day "
+        f"(over the range: {ratio(overall) if overall is not None else NO_VALUE}).",
+        [day_label(d) for d in days],
+        [Series("Out/in", values, BYTES_OUT_COLOR)],
+        fmt=ratio,
+        x_label="Day (UTC)",
+        y_label="Bytes out / bytes in",
+    )
+    return Chart(
+        "ratio",
+        "Output to input ratio",
+        "Rendition bytes per byte of processed original",
+        svg,
+        [],
+        _table(
+            "Processed bytes per day",
+            ["Day", "Bytes in (processed)", "Bytes out", "Out/in"],
+            [
+                (
+                    d.isoformat(),
+                    size(bytes_in[i]),
+                    size(bytes_out[i]),
+                    ratio(v) if (v := values[i]) is not None else NO_VALUE,
+                )
+                for i, d in enumerate(days)
+            ],
         ),
     )
 
@@ -450,6 +490,7 @@ CHARTS: tuple[Callable[[Stats, View], Chart], ...] = (
     volume_chart,
     status_chart,
     bytes_chart,
+    ratio_chart,
     latency_chart,
     rejections_chart,
     formats_chart,
@@ -492,7 +533,7 @@ def _figure(chart: Chart) -> str:
 
 def _kpis(stats: Stats) -> str:
     t = stats.totals
-    ratio = f"{t.output_ratio:.2f}" if t.output_ratio is not None else NO_VALUE
+    out_in = ratio(t.output_ratio) if t.output_ratio is not None else NO_VALUE
     mean = millis(t.mean_processing_ms) if t.mean_processing_ms is not None else NO_VALUE
     tiles = [
         ("Events", count(t.events), "uploads and stream records"),
@@ -500,7 +541,7 @@ def _kpis(stats: Stats) -> str:
         ("Duplicates", count(t.duplicates), f"{percent(t.duplicates, t.events)} of events"),
         ("Rejected", count(t.rejected), f"{percent(t.rejected, t.events)} of events"),
         ("Bytes in", size(t.bytes_in), "received"),
-        ("Bytes out", size(t.bytes_out), f"out/in {ratio} (processed)"),
+        ("Bytes out", size(t.bytes_out), f"out/in {out_in} (processed)"),
         ("Mean processing", mean, "per new image"),
     ]
     cells = "".join(
