@@ -109,3 +109,28 @@ def test_the_plan_is_the_same_for_the_same_seed_and_time() -> None:
         if send.kind == "duplicate":
             original = next(s for s in sends if s.seed == send.seed and s.kind == "photo")
             assert original.customer == send.customer and original.at <= send.at
+
+
+def test_demo_sends_its_uploads_to_a_running_server_with_url(tmp_path: Path) -> None:
+    from tests.api.conftest import serving
+
+    data = tmp_path / ".imgpipe"
+    env = {
+        "IMGPIPE_DATABASE_URL": f"sqlite:///{data}/warehouse.db",
+        "IMGPIPE_STORAGE_URL": f"file://{data}/objects",
+        "IMGPIPE_AUTH": "open",
+        "IMGPIPE_API_KEYS": "",
+    }
+    before = datetime.now(UTC).date()
+    with serving(tmp_path, env) as (base, _log):
+        done = run_imgpipe(tmp_path, "demo", "--url", base, "--count", "30", "--seed", "5")
+        assert done.returncode == 0, done.stderr
+        assert f"{base}/dashboard" in done.stdout
+    for warehouse in warehouse_in(tmp_path):
+        uploads = warehouse.stats(source="upload")
+        streamed = warehouse.stats(source="stream")
+    assert uploads.totals.events >= 10
+    # The server dates what it receives: uploads land today, for the open API's one customer.
+    assert {r.day for r in uploads.daily} <= {before, datetime.now(UTC).date()}
+    assert [c.customer_id for c in uploads.customers] == ["local"]
+    assert len({r.day for r in streamed.daily}) >= 5
