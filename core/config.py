@@ -123,6 +123,9 @@ class Settings(BaseSettings):
     uploads_expire_days: int = Field(
         default=1, ge=1, description="Days before uncompleted direct uploads expire."
     )
+    idempotency_expire_days: int = Field(
+        default=1, ge=1, description="Days an Idempotency-Key's answer is kept (idempotency/)."
+    )
     abort_multipart_days: int = Field(
         default=1, ge=1, description="Days before incomplete multipart uploads are aborted."
     )

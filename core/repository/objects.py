@@ -571,6 +571,7 @@ _UNSET = frozenset(
 LIFECYCLE_ARCHIVE_ID = "imgpipe-renditions-to-deep-archive"
 LIFECYCLE_UPLOADS_ID = "imgpipe-uploads-expire"
 LIFECYCLE_MULTIPART_ID = "imgpipe-abort-incomplete-multipart"
+LIFECYCLE_IDEMPOTENCY_ID = "imgpipe-idempotency-expire"
 TLS_ONLY_SID = "ImgpipeDenyInsecureTransport"
 
 PUBLIC_ACCESS_BLOCK: dict[str, bool] = {
@@ -598,11 +599,17 @@ def lifecycle_rules(settings: Settings) -> list[dict[str, Any]]:
         archive_after_days=settings.archive_after_days,
         uploads_expire_days=settings.uploads_expire_days,
         abort_multipart_days=settings.abort_multipart_days,
+        idempotency_expire_days=settings.idempotency_expire_days,
     )
 
 
 def _lifecycle_rules(
-    prefix: str, *, archive_after_days: int, uploads_expire_days: int, abort_multipart_days: int
+    prefix: str,
+    *,
+    archive_after_days: int,
+    uploads_expire_days: int,
+    abort_multipart_days: int,
+    idempotency_expire_days: int,
 ) -> list[dict[str, Any]]:
     return [
         {
@@ -616,6 +623,12 @@ def _lifecycle_rules(
             "Status": "Enabled",
             "Filter": {"Prefix": f"{prefix}uploads/"},
             "Expiration": {"Days": uploads_expire_days},
+        },
+        {
+            "ID": LIFECYCLE_IDEMPOTENCY_ID,
+            "Status": "Enabled",
+            "Filter": {"Prefix": f"{prefix}idempotency/"},
+            "Expiration": {"Days": idempotency_expire_days},
         },
         {
             "ID": LIFECYCLE_MULTIPART_ID,
@@ -696,13 +709,19 @@ class S3Store:
         archive_after_days: int = 7,
         uploads_expire_days: int = 1,
         abort_multipart_days: int = 1,
+        idempotency_expire_days: int = 1,
     ) -> None:
         self.bucket = bucket
         self.prefix = prefix
         self.endpoint_url = endpoint_url
         self._region = region
         self.presign_expiry_seconds = presign_expiry_seconds
-        self._lifecycle = (archive_after_days, uploads_expire_days, abort_multipart_days)
+        self._lifecycle = {
+            "archive_after_days": archive_after_days,
+            "uploads_expire_days": uploads_expire_days,
+            "abort_multipart_days": abort_multipart_days,
+            "idempotency_expire_days": idempotency_expire_days,
+        }
         self._client: S3Client | None = None
         self._lock = threading.Lock()
 
@@ -718,6 +737,7 @@ class S3Store:
             archive_after_days=settings.archive_after_days,
             uploads_expire_days=settings.uploads_expire_days,
             abort_multipart_days=settings.abort_multipart_days,
+            idempotency_expire_days=settings.idempotency_expire_days,
         )
 
     # the client
@@ -968,13 +988,7 @@ class S3Store:
     # bucket set-up
 
     def _lifecycle_rules(self) -> list[dict[str, Any]]:
-        archive, uploads, multipart = self._lifecycle
-        return _lifecycle_rules(
-            self.prefix,
-            archive_after_days=archive,
-            uploads_expire_days=uploads,
-            abort_multipart_days=multipart,
-        )
+        return _lifecycle_rules(self.prefix, **self._lifecycle)
 
     def _desired_statement(self) -> dict[str, Any]:
         return tls_only_statement(self.bucket, _partition(self.region))

