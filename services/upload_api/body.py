@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from python_multipart.exceptions import MultipartParseError
+from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
@@ -13,6 +13,10 @@ from services.upload_api.problems import ApiCode, ApiError
 
 FILE_FIELD = "file"
 RAW_TYPES = ("image/", "application/octet-stream")
+# A refusal names the parts it found, but a body of a million tiny parts must not become a
+# problem document of megabytes.
+NAMES_SHOWN = 10
+NAME_CHARS = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,12 +54,14 @@ async def read_posted_image(request: Request) -> PostedImage:
 
 
 class _Parts:
-    """Collects the first part named `file`; remembers the names of the others."""
+    """Collects the part named `file`; remembers the names of the others and counts any
+    further `file` parts, so that a request carrying two images is refused, not half-read."""
 
     def __init__(self) -> None:
         self.names: list[str] = []
         self.data = bytearray()
         self.found = False
+        self.extra_files = 0
         self.complete = False
         self.ended = False
         self.declared_type: str | None = None
@@ -82,7 +88,10 @@ class _Parts:
     def on_headers_finished(self) -> None:
         _, params = parse_options_header(self._headers.get("content-disposition", b""))
         name = params.get(b"name", b"").decode("utf-8", "replace")
-        self.names.append(name)
+        if len(self.names) < NAMES_SHOWN:
+            self.names.append(name[:NAME_CHARS])
+        if name == FILE_FIELD and self.found:
+            self.extra_files += 1
         self._collecting = name == FILE_FIELD and not self.found
         if self._collecting:
             self.found = True
@@ -106,29 +115,36 @@ class _Parts:
 
 async def _read_multipart(request: Request, boundary: bytes) -> PostedImage:
     parts = _Parts()
-    parser = MultipartParser(
-        boundary,
-        {
-            "on_part_begin": parts.on_part_begin,
-            "on_header_field": parts.on_header_field,
-            "on_header_value": parts.on_header_value,
-            "on_header_end": parts.on_header_end,
-            "on_headers_finished": parts.on_headers_finished,
-            "on_part_data": parts.on_part_data,
-            "on_part_end": parts.on_part_end,
-            "on_end": parts.on_end,
-        },
-    )
+    # FormParserError, not only MultipartParseError: the constructor refuses a boundary over
+    # 256 bytes with the base class, and that is as much the client's fault as a bad body.
     try:
+        parser = MultipartParser(
+            boundary,
+            {
+                "on_part_begin": parts.on_part_begin,
+                "on_header_field": parts.on_header_field,
+                "on_header_value": parts.on_header_value,
+                "on_header_end": parts.on_header_end,
+                "on_headers_finished": parts.on_headers_finished,
+                "on_part_data": parts.on_part_data,
+                "on_part_end": parts.on_part_end,
+                "on_end": parts.on_end,
+            },
+        )
         async for chunk in request.stream():
             parser.write(chunk)
         parser.finalize()
-    except MultipartParseError as error:
+    except FormParserError as error:
         raise _malformed(f"the multipart body cannot be parsed: {error}") from None
     if not parts.found:
         others = ", ".join(f"`{name}`" for name in parts.names if name) or "none"
         raise _malformed(
             f"the multipart body has no part named `{FILE_FIELD}` (parts found: {others})"
+        )
+    if parts.extra_files:
+        raise _malformed(
+            f"the multipart body has {parts.extra_files + 1} parts named `{FILE_FIELD}`; "
+            "send one image per request"
         )
     if not parts.complete or not parts.ended:
         raise _malformed(f"the multipart body ends inside the `{FILE_FIELD}` part")

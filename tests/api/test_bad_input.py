@@ -162,3 +162,53 @@ def test_invalid_json_body_is_a_422_problem(embedded_client: TestClient) -> None
         "/v1/uploads", content=b"{not json", headers={**ACME, "Content-Type": "application/json"}
     )
     assert_problem(response, 422, "validation_failed")
+
+
+def test_multipart_with_a_boundary_over_256_bytes_is_400(embedded_client: TestClient) -> None:
+    boundary = "b" * 300
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\n\r\n'
+        ).encode()
+        + jpeg_photo(100, 80)
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    response = embedded_client.post(
+        "/v1/images",
+        content=body,
+        headers={**ACME, "Content-Type": f'multipart/form-data; boundary="{boundary}"'},
+    )
+    problem = assert_problem(response, 400, "invalid_request")
+    assert "boundary" in problem["detail"].lower()
+
+
+def test_multipart_with_two_file_parts_is_400_not_half_read(client: TestClient) -> None:
+    response = client.post(
+        "/v1/images",
+        files=[
+            ("file", ("a.jpg", jpeg_photo(120, 80), "image/jpeg")),
+            ("file", ("b.jpg", jpeg_photo(80, 120), "image/jpeg")),
+        ],
+        headers=ACME,
+    )
+    problem = assert_problem(response, 400, "invalid_request")
+    assert "2 parts named `file`" in problem["detail"]
+    listed = client.get("/v1/images", headers=ACME).json()["items"]
+    assert listed == []
+
+
+def test_a_multipart_body_of_many_parts_names_only_the_first_few(
+    embedded_client: TestClient,
+) -> None:
+    boundary = "many"
+    parts = "".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{"n" * 500}{i}"\r\n\r\nx\r\n'
+        for i in range(2000)
+    )
+    response = embedded_client.post(
+        "/v1/images",
+        content=(parts + f"--{boundary}--\r\n").encode(),
+        headers={**ACME, "Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    problem = assert_problem(response, 400, "invalid_request")
+    assert len(problem["detail"]) < 1500
