@@ -212,3 +212,21 @@ def test_a_multipart_body_of_many_parts_names_only_the_first_few(
     )
     problem = assert_problem(response, 400, "invalid_request")
     assert len(problem["detail"]) < 1500
+
+
+@pytest.mark.parametrize(
+    "since", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"], ids=["min", "max"]
+)
+def test_a_since_outside_the_utc_range_is_a_422_naming_it(client: TestClient, since: str) -> None:
+    response = client.get("/v1/images", params={"since": since}, headers=ACME)
+    problem = assert_problem(response, 422, "validation_failed")
+    assert [error["loc"] for error in problem["errors"]] == [["query", "since"]]
+
+
+def test_a_since_without_a_zone_is_utc(client: TestClient) -> None:
+    client.post("/v1/images", content=jpeg_photo(90, 60), headers=JPEG)
+    page = client.get("/v1/images", params={"since": "2000-01-01T00:00:00"}, headers=ACME)
+    assert page.status_code == 200, page.text
+    assert len(page.json()["items"]) == 1
+    later = client.get("/v1/images", params={"since": "9999-12-31T00:00:00"}, headers=ACME)
+    assert later.json()["items"] == []

@@ -5,11 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import AfterValidator
 from starlette.concurrency import run_in_threadpool
 
 from core import images
@@ -68,6 +69,27 @@ IMAGE_BODY: dict[str, Any] = {
         },
     }
 }
+
+
+def _in_utc(moment: datetime | None) -> datetime | None:
+    """A time without a zone is UTC. One whose UTC equivalent falls outside the years 1 to
+    9999 (0001-01-01T00:00+14:00) is refused here, as a parameter error: the database layer
+    would fail converting it, and that would be our 500 for the client's typo."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("the time is out of range once converted to UTC") from None
+
+
+Since = Annotated[
+    datetime | None,
+    AfterValidator(_in_utc),
+    Query(description="Only images first seen at or after this time (no zone: UTC)."),
+]
 
 
 def _ok(model: Any, description: str) -> dict[str, Any]:
@@ -148,9 +170,7 @@ async def list_images(
     cursor: Annotated[
         str | None, Query(max_length=512, description="`next_cursor` of the page before.")
     ] = None,
-    since: Annotated[
-        datetime | None, Query(description="Only images first seen at or after this time.")
-    ] = None,
+    since: Since = None,
 ) -> ImagePageOut:
     """Your images, oldest first, a page at a time: pass `next_cursor` as `cursor` for the
     next page (pages neither skip nor repeat while images are added). Only the caller's images
