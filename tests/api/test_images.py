@@ -152,6 +152,21 @@ def test_rendition_is_served_as_bytes_or_redirected_to_a_presigned_url(
     assert max(image.size) == 256
 
 
+def test_a_rendition_answer_is_never_kept_by_shared_caches(
+    client: TestClient, settings: Settings
+) -> None:
+    """It took a key to get: a proxy or CDN that stored it would serve it to anyone."""
+    created = post_multipart(client, jpeg_photo(400, 300)).json()
+    url = f"/v1/images/{created['id']}/renditions/thumb"
+    response = client.get(url, headers=ACME, follow_redirects=False)
+    directives = {d.strip() for d in response.headers["cache-control"].split(",")}
+    assert "public" not in directives
+    assert directives & {"private", "no-store"}
+    if settings.storage_url.startswith("file://"):
+        assert response.status_code == 200
+        assert "immutable" in directives  # the bytes of a rendition never change
+
+
 def test_rendition_with_matching_if_none_match_is_304(embedded_client: TestClient) -> None:
     created = post_multipart(embedded_client, jpeg_photo(500, 400)).json()
     url = f"/v1/images/{created['id']}/renditions/display"

@@ -50,6 +50,7 @@ RAW_IMAGE_TYPES = (
     "image/heic",
     "application/octet-stream",
 )
+PRIVATE_IMMUTABLE = "private, max-age=31536000, immutable"
 _BINARY = {"type": "string", "format": "binary"}
 IMAGE_BODY: dict[str, Any] = {
     "requestBody": {
@@ -270,7 +271,10 @@ async def get_rendition(
         url = await run_in_threadpool(ctx.objects.presign_get, record.key, lifetime)
         return RedirectResponse(url, status_code=307, headers={"Cache-Control": "no-store"})
     etag = f'"{info.etag.strip(chr(34))}"'
-    headers = {"ETag": etag, "Cache-Control": info.cache_control or "private, max-age=3600"}
+    # Never the object's own (public) Cache-Control: this answer needed a key, and a shared
+    # cache that kept it would hand one customer's image to anyone asking for the URL. The
+    # bytes of a rendition never change, so the caller's own cache may keep them for good.
+    headers = {"ETag": etag, "Cache-Control": PRIVATE_IMMUTABLE}
     if if_none_match and _matches(if_none_match, etag):
         return Response(status_code=304, headers=headers)
     data = await run_in_threadpool(ctx.objects.get, record.key)
