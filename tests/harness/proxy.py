@@ -15,9 +15,10 @@ def free_port() -> int:
 
 
 class FaultProxy:
-    """Forwards 127.0.0.1:port to target. `cut()` refuses new and resets open connections."""
+    """Forwards 127.0.0.1:port to target (host and port, or a Unix socket's path when the host
+    starts with '/'). `cut()` refuses new connections and resets the open ones."""
 
-    def __init__(self, target_host: str, target_port: int) -> None:
+    def __init__(self, target_host: str, target_port: int = 0) -> None:
         self.target = (target_host, target_port)
         self.port = free_port()
         self._listener: socket.socket | None = None
@@ -76,7 +77,7 @@ class FaultProxy:
             except OSError:
                 return
             try:
-                upstream = socket.create_connection(self.target, timeout=5)
+                upstream = self._connect_upstream()
             except OSError:
                 client.close()
                 continue
@@ -84,6 +85,15 @@ class FaultProxy:
             with self._lock:
                 self._pairs.append((client, upstream))
             threading.Thread(target=self._pump, args=(client, upstream), daemon=True).start()
+
+    def _connect_upstream(self) -> socket.socket:
+        host = self.target[0]
+        if host.startswith("/"):
+            upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            upstream.settimeout(5)
+            upstream.connect(host)
+            return upstream
+        return socket.create_connection(self.target, timeout=5)
 
     def _pump(self, client: socket.socket, upstream: socket.socket) -> None:
         selector = selectors.DefaultSelector()
