@@ -1,0 +1,82 @@
+"""HTTP details: the security headers on every kind of answer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi.testclient import TestClient
+
+from core.bootstrap import build_context
+from core.config import Settings
+from services.upload_api.app import create_app
+from services.upload_api.protocol import API_CSP
+from tests.api.conftest import headers_for
+from tests.images import jpeg_photo
+
+ACME = headers_for("acme")
+
+
+def upload(client: TestClient) -> str:
+    response = client.post(
+        "/v1/images", content=jpeg_photo(400, 300), headers={**ACME, "Content-Type": "image/jpeg"}
+    )
+    assert response.status_code == 201, response.text
+    image_id: str = response.json()["id"]
+    return image_id
+
+
+def test_json_answers_carry_security_headers_and_are_not_cached(
+    embedded_client: TestClient,
+) -> None:
+    for response in (
+        embedded_client.get("/v1/images", headers=ACME),
+        embedded_client.get("/v1/images", headers={"X-API-Key": "wrong"}),
+        embedded_client.get("/openapi.json"),
+    ):
+        headers = response.headers
+        assert headers["x-content-type-options"] == "nosniff"
+        assert headers["x-frame-options"] == "DENY"
+        assert headers["referrer-policy"] == "no-referrer"
+        assert headers["content-security-policy"] == API_CSP
+        assert headers["cache-control"] == "no-store"
+        assert "strict-transport-security" not in headers  # plain HTTP: no HSTS
+
+
+def test_pages_keep_their_scripts_but_are_never_framed(embedded_client: TestClient) -> None:
+    docs = embedded_client.get("/docs")
+    assert docs.headers["content-security-policy"] == "frame-ancestors 'none'"
+    dashboard = embedded_client.get("/dashboard", headers=ACME)
+    assert "default-src 'none'" in dashboard.headers["content-security-policy"]  # its own
+    assert dashboard.headers["cache-control"] == "no-store"
+
+
+def test_a_rendition_keeps_its_own_cache_control(embedded_client: TestClient) -> None:
+    url = f"/v1/images/{upload(embedded_client)}/renditions/display"
+    response = embedded_client.get(url, headers=ACME)
+    assert response.headers["cache-control"].startswith("private")
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_hsts_only_on_requests_that_came_over_https(
+    embedded_settings: Callable[..., Settings],
+) -> None:
+    ctx = build_context(embedded_settings())
+    with TestClient(create_app(ctx=ctx), base_url="https://api.example.com") as client:
+        response = client.get("/healthz")
+    assert response.headers["strict-transport-security"] == "max-age=31536000"
+
+
+def test_the_last_resort_500_carries_the_headers_too(
+    embedded_settings: Callable[..., Settings],
+) -> None:
+    ctx = build_context(embedded_settings())
+
+    def broken() -> None:
+        raise RuntimeError("disk on fire")
+
+    ctx.objects.ping = broken  # type: ignore[method-assign]
+    with TestClient(create_app(ctx=ctx), raise_server_exceptions=False) as client:
+        response = client.get("/readyz")
+    assert response.status_code == 500
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["cache-control"] == "no-store"
