@@ -14,7 +14,7 @@ from services.upload_api.auth import Authenticator
 from services.upload_api.docs import install_docs
 from services.upload_api.limits import BodyLimitMiddleware
 from services.upload_api.problems import HANDLED, handle_exception, move_problems_to_problem_json
-from services.upload_api.protocol import SecurityHeadersMiddleware
+from services.upload_api.protocol import HeadAsGetMiddleware, SecurityHeadersMiddleware
 from services.upload_api.request_log import RequestLogMiddleware, configure_logging
 from services.upload_api.routes import dashboard, health, images, local_objects, stats, uploads
 
@@ -93,6 +93,7 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None) -> 
         app.include_router(local_objects.router)
     install_docs(app)
     # Added inside out: the last one added sees the request first.
+    app.add_middleware(HeadAsGetMiddleware)
     app.add_middleware(BodyLimitMiddleware, limit=ctx.settings.request_limit)
     app.add_middleware(RequestLogMiddleware)  # sees every request and every error as sent
     app.add_middleware(SecurityHeadersMiddleware)  # cannot fail; covers the log's last-resort 500

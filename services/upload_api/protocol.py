@@ -1,4 +1,4 @@
-"""HTTP details the framework leaves to us: safe response headers on every answer."""
+"""HTTP details the framework leaves to us: HEAD answered like GET, and safe response headers."""
 
 from __future__ import annotations
 
@@ -51,3 +51,27 @@ class SecurityHeadersMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class HeadAsGetMiddleware:
+    """Answers HEAD with the headers GET would give and no body (RFC 9110 9.3.2).
+
+    FastAPI registers GET routes for GET alone, so a HEAD (a link checker, a CDN, `curl -I`)
+    met a 405. The request is routed as GET; the body is dropped on the way out, with the
+    Content-Length of the GET answer left as it is.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, send_headers_only)

@@ -1,9 +1,10 @@
-"""HTTP details: the security headers on every kind of answer."""
+"""HTTP details: HEAD answered like GET, and the security headers on every kind of answer."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from fastapi.testclient import TestClient
 
 from core.bootstrap import build_context
@@ -23,6 +24,29 @@ def upload(client: TestClient) -> str:
     assert response.status_code == 201, response.text
     image_id: str = response.json()["id"]
     return image_id
+
+
+def test_head_of_a_rendition_gives_the_get_headers_without_the_body(
+    embedded_client: TestClient, api_log: pytest.LogCaptureFixture
+) -> None:
+    url = f"/v1/images/{upload(embedded_client)}/renditions/thumb"
+    got = embedded_client.get(url, headers=ACME)
+    head = embedded_client.head(url, headers=ACME)
+    assert head.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-length"] == str(len(got.content))
+    assert head.headers["etag"] == got.headers["etag"]
+    assert head.headers["content-type"] == "image/jpeg"
+    methods = [r.__dict__.get("method") for r in api_log.records if r.name.endswith("access")]
+    assert methods[-2:] == ["GET", "HEAD"]  # the log says what the client sent
+
+
+def test_head_answers_like_get_for_probes_and_refusals(embedded_client: TestClient) -> None:
+    assert embedded_client.head("/healthz").status_code == 200
+    assert embedded_client.head("/v1/images").status_code == 401  # a key is still needed
+    only_post = embedded_client.head("/v1/uploads", headers=ACME)
+    assert only_post.status_code == 405
+    assert only_post.headers["allow"] == "POST"
 
 
 def test_json_answers_carry_security_headers_and_are_not_cached(
