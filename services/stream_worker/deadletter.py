@@ -25,6 +25,12 @@ SOURCE_TOPIC = "imgpipe-source-topic"
 SOURCE_PARTITION = "imgpipe-source-partition"
 SOURCE_OFFSET = "imgpipe-source-offset"
 MAX_DETAIL_BYTES = 1024
+# A healthy broker acknowledges within milliseconds; waiting longer for a down one only delays
+# the batch's backoff and, on SIGTERM, the consumer's exit (due within 10 s). The batch is not
+# committed either way, so its letters are sent again on the retry.
+SEND_TIMEOUT_SECONDS = 5.0
+# Letters still undelivered at close belong to a batch that was not committed: it is redone.
+CLOSE_TIMEOUT_SECONDS = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +119,7 @@ class TopicDeadLetters:
         topic: str,
         objects: ObjectStore,
         bootstrap_servers: str | None = None,
-        flush_timeout: float = 30.0,
+        flush_timeout: float = SEND_TIMEOUT_SECONDS,
     ) -> None:
         from confluent_kafka import Producer
 
@@ -139,6 +145,9 @@ class TopicDeadLetters:
         too_large = [letter for letter in letters if not self._produce(letter, delivered(letter))]
         remaining = self._producer.flush(self.flush_timeout)
         if remaining:
+            # Left queued, they would go out beside the retry's own copies, one per attempt.
+            self._producer.purge(in_queue=True, in_flight=False)
+            self._producer.poll(0)
             raise TransientError(f"{remaining} dead letters not acknowledged by the broker")
         too_large += [
             letter for letter, error in failures if error.code() == KafkaError.MSG_SIZE_TOO_LARGE
@@ -176,7 +185,7 @@ class TopicDeadLetters:
                 raise TransientError(f"dead-letter topic {self.topic}: {exc}") from exc
 
     def close(self) -> None:
-        self._producer.flush(self.flush_timeout)
+        self._producer.flush(min(self.flush_timeout, CLOSE_TIMEOUT_SECONDS))
 
 
 def open_dead_letters(

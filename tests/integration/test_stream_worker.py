@@ -47,7 +47,7 @@ from tests.harness.kafka import (
     produce,
     read_topic,
 )
-from tests.harness.proxy import FaultProxy
+from tests.harness.proxy import FaultProxy, free_port
 from tests.harness.s3 import MakeSettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -697,4 +697,47 @@ def test_two_consumers_in_one_group_split_the_partitions_and_store_each_record_o
     assert first.consumer.totals.records > 0
     assert second.consumer.totals.records > 0
     assert stream.statuses() == {"processed": 80}
+    stream.assert_each_event_once()
+
+
+@pytest.mark.slow
+def test_consumer_commits_nothing_past_an_undelivered_dead_letter_and_stops_in_time(
+    stream: Stream, new_topic: NewTopicFactory, run_consumer: Callable[..., Running]
+) -> None:
+    bootstrap = stream.settings.kafka_bootstrap_servers
+    topic, dlq = new_topic(partitions=1), new_topic(partitions=1)
+    produce(
+        bootstrap,
+        topic,
+        [Outgoing(good_image(1)), Outgoing(b"not an image", b"poison"), Outgoing(good_image(2))],
+    )
+    # A dead-letter producer whose broker never answers: every letter stays undelivered.
+    nowhere = stream.settings.model_copy(
+        update={"kafka_bootstrap_servers": f"127.0.0.1:{free_port()}"}
+    )
+    ctx = build_context(nowhere)
+    stalled = StreamConsumer(
+        ctx,
+        TopicDeadLetters(nowhere, dlq, ctx.objects),
+        topics=[topic],
+        group_id="dlq-down",
+        bootstrap_servers=bootstrap,
+    )
+    running = Running(stalled)
+    wait_until(lambda: stalled.totals.retries >= 1, what="a retry of the batch")
+    time.sleep(2)  # past the first backoff (at most 0.5 s): sending the letter again
+
+    assert committed(bootstrap, "dlq-down", topic) == {}
+    assert stream.statuses() == {"processed": 2, "rejected": 1}  # rows first, idempotently
+    stalled.stop()
+    running.thread.join(timeout=10)
+    assert not running.thread.is_alive(), "the consumer did not leave within 10 s"
+    assert committed(bootstrap, "dlq-down", topic) == {}
+
+    healthy = run_consumer(topic, "dlq-down", dlq_topic=dlq)
+    wait_until(lambda: committed(bootstrap, "dlq-down", topic) == {0: 3}, what="the commit")
+    healthy.stop()
+    (letter,) = read_topic(bootstrap, dlq, 1)
+    assert letter.key() == b"poison"
+    assert stream.statuses() == {"processed": 2, "rejected": 1}
     stream.assert_each_event_once()
