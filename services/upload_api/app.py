@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
 
 from core.bootstrap import Context, build_context, default_context
 from core.config import Settings
@@ -15,7 +16,11 @@ from services.upload_api.docs import install_docs
 from services.upload_api.limits import BodyLimitMiddleware
 from services.upload_api.problems import HANDLED, handle_exception, move_problems_to_problem_json
 from services.upload_api.protocol import HeadAsGetMiddleware, SecurityHeadersMiddleware
-from services.upload_api.request_log import RequestLogMiddleware, configure_logging
+from services.upload_api.request_log import (
+    RequestLogMiddleware,
+    configure_logging,
+    document_request_id,
+)
 from services.upload_api.routes import dashboard, health, images, local_objects, stats, uploads
 
 # One line per resource; a new resource is a module under routes/ and a line here.
@@ -58,8 +63,15 @@ Renditions move to S3 Glacier Deep Archive after 7 days: reading one then needs
 TAGS: list[dict[str, Any]] = [
     {"name": "images", "description": "Upload images and read them back."},
     {"name": "uploads", "description": "Direct uploads to storage for large images."},
+    {"name": "stats", "description": "Key statistics: volume, bytes, latency, rejections."},
     {"name": "health", "description": "Liveness and readiness probes."},
 ]
+
+
+def operation_id(route: APIRoute) -> str:
+    """The route function's name (`list_images`, not `list_images_v1_images_get`): client
+    generators make method names of operation ids, and links refer to them."""
+    return route.name
 
 
 def _version() -> str:
@@ -82,6 +94,7 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None) -> 
         openapi_tags=TAGS,
         docs_url=None,
         redoc_url=None,
+        generate_unique_id_function=operation_id,
     )
     app.state.ctx = ctx
     app.state.auth = Authenticator.from_settings(ctx.settings)
@@ -107,7 +120,7 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None) -> 
                 routes=app.routes,
                 tags=app.openapi_tags,
             )
-            app.openapi_schema = move_problems_to_problem_json(schema)
+            app.openapi_schema = document_request_id(move_problems_to_problem_json(schema))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -21,6 +22,7 @@ class ApiCode(StrEnum):
     """Codes of refusals that belong to HTTP rather than to the pipeline (see core.errors)."""
 
     UNAUTHORIZED = "unauthorized"
+    FORBIDDEN = "forbidden"
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
@@ -34,6 +36,7 @@ class ApiCode(StrEnum):
 
 TITLES: dict[str, str] = {
     ApiCode.UNAUTHORIZED: "Unauthorized",
+    ApiCode.FORBIDDEN: "Forbidden",
     ApiCode.NOT_FOUND: "Not found",
     ApiCode.METHOD_NOT_ALLOWED: "Method not allowed",
     ApiCode.UNSUPPORTED_MEDIA_TYPE: "Unsupported media type",
@@ -185,22 +188,128 @@ HANDLED: tuple[type[Exception], ...] = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class ProblemDoc:
+    """How the OpenAPI document describes one error status: when it happens, an example
+    problem a client would receive, and the headers that come with it."""
+
+    description: str
+    code: str
+    title: str
+    detail: str
+    headers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    extensions: dict[str, Any] = field(default_factory=dict)
+
+    def example(self, status: int) -> dict[str, Any]:
+        return {
+            "type": f"urn:imgpipe:problem:{self.code}",
+            "title": self.title,
+            "status": status,
+            "detail": self.detail,
+            "code": self.code,
+            "instance": "/v1/images",
+            "request_id": "6f1c0c1e9d7a4c7e8f0b2a51c3d4e5f6",
+            **self.extensions,
+        }
+
+
+PROBLEM_DOCS: dict[int, ProblemDoc] = {
+    400: ProblemDoc(
+        "Malformed request (e.g. a multipart body without a `file` part, a foreign cursor)",
+        ErrorCode.INVALID_REQUEST,
+        "Invalid request",
+        "the multipart body has no part named `file` (parts found: `image`)",
+    ),
+    401: ProblemDoc(
+        "Missing or wrong X-API-Key",
+        ApiCode.UNAUTHORIZED,
+        "Unauthorized",
+        "send your API key in the X-API-Key header",
+        headers={
+            "WWW-Authenticate": {
+                "description": "The scheme to authenticate with: the X-API-Key header.",
+                "schema": {"type": "string"},
+            }
+        },
+    ),
+    403: ProblemDoc(
+        "The key may not read that customer's numbers",
+        ApiCode.FORBIDDEN,
+        "Forbidden",
+        "this key sees only the statistics of customer 'acme'",
+    ),
+    404: ProblemDoc(
+        "No such resource for this customer",
+        ApiCode.NOT_FOUND,
+        "Not found",
+        "image 3f1e5a52-8a0c-5b8e-9d27-52c1f6d1a0b4 does not exist",
+    ),
+    409: ProblemDoc(
+        "Conflict: archived rendition, or Idempotency-Key reused with another body",
+        ApiCode.IDEMPOTENCY_CONFLICT,
+        "Idempotency key reused",
+        "this Idempotency-Key was used with another request; use a new key for a new request",
+    ),
+    413: ProblemDoc(
+        "Body larger than the limit (refused while reading)",
+        ErrorCode.TOO_LARGE,
+        "Request too large",
+        "the request body is over the limit of 26279936 bytes; for large images use "
+        "POST /v1/uploads",
+        extensions={"max_bytes": 26279936},
+    ),
+    415: ProblemDoc(
+        "Not an accepted image format or media type",
+        ErrorCode.UNSUPPORTED_FORMAT,
+        "Unsupported image format",
+        "the bytes are SVG, which is not an accepted image format",
+    ),
+    422: ProblemDoc(
+        "Undecodable image, decompression bomb, or invalid parameters",
+        ApiCode.VALIDATION_FAILED,
+        "Request validation failed",
+        "query.limit: Input should be a valid integer, unable to parse string as an integer",
+        extensions={
+            "errors": [
+                {
+                    "loc": ["query", "limit"],
+                    "msg": "Input should be a valid integer",
+                    "type": "int_parsing",
+                }
+            ]
+        },
+    ),
+    503: ProblemDoc(
+        "A dependency is unavailable; retry after Retry-After seconds",
+        ApiCode.UNAVAILABLE,
+        "Service unavailable",
+        "a dependency is unavailable, retry in 5 s: the database cannot be reached",
+        headers={
+            "Retry-After": {
+                "description": "Seconds to wait before retrying.",
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        },
+        extensions={"retry_after": 5},
+    ),
+}
+
+
 def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses` for these error statuses, each a Problem (moved to problem+json)."""
-    descriptions = {
-        400: "Malformed request (e.g. a multipart body without a `file` part)",
-        401: "Missing or wrong X-API-Key",
-        404: "No such resource for this customer",
-        409: "Conflict: archived rendition, or Idempotency-Key reused with another body",
-        413: "Body larger than the limit (refused while reading)",
-        415: "Not an accepted image format or media type",
-        422: "Undecodable image, decompression bomb, or invalid parameters",
-        503: "A dependency is unavailable; retry after Retry-After seconds",
-    }
-    return {
-        status: {"model": Problem, "description": descriptions.get(status, "Error")}
-        for status in statuses
-    }
+    """OpenAPI `responses` for these error statuses, each a Problem (moved to problem+json)
+    with an example and the headers that come with it."""
+    responses: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        doc = PROBLEM_DOCS[status]
+        response: dict[str, Any] = {
+            "model": Problem,
+            "description": doc.description,
+            "content": {"application/json": {"example": doc.example(status)}},
+        }
+        if doc.headers:
+            response["headers"] = doc.headers
+        responses[status] = response
+    return responses
 
 
 def move_problems_to_problem_json(schema: dict[str, Any]) -> dict[str, Any]:

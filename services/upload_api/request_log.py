@@ -54,6 +54,20 @@ def configure_logging(level: str = "INFO") -> None:
         root.propagate = False
 
 
+def document_request_id(schema: dict[str, Any]) -> dict[str, Any]:
+    """Every response of the OpenAPI document names the X-Request-Id header it carries."""
+    header = {
+        "description": "The request's id: the client's X-Request-Id when it sent a safe one, "
+        "else API Gateway's request id or a new one. Quote it when reporting a problem.",
+        "schema": {"type": "string"},
+    }
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            for response in operation.get("responses", {}).values():
+                response.setdefault("headers", {})["X-Request-Id"] = header
+    return schema
+
+
 def _request_id(scope: Scope) -> str:
     for name, value in scope.get("headers", ()):
         if name == REQUEST_ID_HEADER.encode():

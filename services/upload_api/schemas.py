@@ -234,6 +234,40 @@ class ReadyOut(BaseModel):
     checks: dict[str, str] = Field(examples=[{"database": "ok", "storage": "ok"}])
 
 
+# OpenAPI links: where an answer leads, by operation id, for clients and test generators that
+# follow them (the id of an uploaded image into GET /v1/images/{image_id}, and so on).
+IMAGE_LINKS: dict[str, Any] = {
+    "GetImage": {
+        "operationId": "get_image",
+        "parameters": {"image_id": "$response.body#/id"},
+        "description": "The image, with the storage state of each rendition.",
+    },
+    "RestoreImage": {
+        "operationId": "restore_image",
+        "parameters": {"image_id": "$response.body#/id"},
+        "description": "Restore its renditions once they are archived.",
+    },
+}
+UPLOAD_LINKS: dict[str, Any] = {
+    "CompleteUpload": {
+        "operationId": "complete_upload",
+        "parameters": {"upload_id": "$response.body#/upload_id"},
+        "description": "Process the image once it is sent to `url`.",
+    },
+}
+
+
+def ok_response(body: Any, description: str, links: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An OpenAPI success response: its description, an example body, and where it leads."""
+    response: dict[str, Any] = {
+        "description": description,
+        "content": {"application/json": {"example": body}},
+    }
+    if links:
+        response["links"] = links
+    return response
+
+
 def example(model: type[BaseModel]) -> Any:
     extra = model.model_config.get("json_schema_extra")
     assert isinstance(extra, dict)

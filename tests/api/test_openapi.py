@@ -9,6 +9,7 @@ import hypothesis
 import pytest
 import schemathesis
 from fastapi.testclient import TestClient
+from openapi_spec_validator import validate
 from schemathesis import checks
 
 from tests.api.conftest import KEYS, key_pairs, serving
@@ -29,7 +30,9 @@ def test_the_document_describes_the_api_for_integrators(embedded_client: TestCli
     assert info["title"] == "imgpipe upload API"
     assert info["version"]
     assert "POST /v1/uploads" in info["description"] and "multipart" in info["description"]
-    assert {tag["name"] for tag in schema["tags"]} == {"images", "uploads", "health"}
+    assert {tag["name"] for tag in schema["tags"]} == {"images", "uploads", "stats", "health"}
+    used = {tag for _, _, operation in operations(schema) for tag in operation["tags"]}
+    assert used <= {tag["name"] for tag in schema["tags"]}  # every tag used is described
     assert schema["components"]["securitySchemes"]["ApiKey"] == {
         "type": "apiKey",
         "in": "header",
@@ -85,6 +88,53 @@ def test_every_route_has_a_summary_an_example_and_documented_problems(
         "detail",
         "code",
     ]
+
+
+def test_the_document_is_valid_openapi(embedded_client: TestClient) -> None:
+    validate(embedded_client.get("/openapi.json").json())
+
+
+def test_operation_ids_are_the_route_names_and_links_lead_to_them(
+    embedded_client: TestClient,
+) -> None:
+    schema = embedded_client.get("/openapi.json").json()
+    ids = {operation["operationId"] for _, _, operation in operations(schema)}
+    assert {"post_image", "list_images", "get_image", "get_rendition", "restore_image"} <= ids
+    assert {"create_upload", "complete_upload", "get_stats", "healthz", "readyz"} <= ids
+    posted = schema["paths"]["/v1/images"]["post"]["responses"]
+    for status in ("200", "201"):
+        link = posted[status]["links"]["GetImage"]
+        assert link == {
+            "operationId": "get_image",
+            "parameters": {"image_id": "$response.body#/id"},
+            "description": link["description"],
+        }
+    started = schema["paths"]["/v1/uploads"]["post"]["responses"]["201"]
+    assert started["links"]["CompleteUpload"]["operationId"] == "complete_upload"
+    for _, _, operation in operations(schema):
+        for response in operation["responses"].values():
+            for link in response.get("links", {}).values():
+                assert link["operationId"] in ids
+
+
+def test_every_problem_response_has_an_example_and_its_headers(
+    embedded_client: TestClient,
+) -> None:
+    schema = embedded_client.get("/openapi.json").json()
+    for path, method, operation in operations(schema):
+        for status, response in operation["responses"].items():
+            where = (method.upper(), path, status)
+            assert "X-Request-Id" in response["headers"], where
+            assert response["description"] != "Successful Response", where
+            if status[0] not in "45":
+                continue
+            example = response["content"]["application/problem+json"]["example"]
+            assert example["status"] == int(status), where
+            assert example["type"] == f"urn:imgpipe:problem:{example['code']}", where
+            if status == "503":
+                assert "Retry-After" in response["headers"], where
+            if status == "401":
+                assert "WWW-Authenticate" in response["headers"], where
 
 
 @pytest.fixture(scope="module")

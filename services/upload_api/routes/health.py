@@ -8,7 +8,7 @@ from starlette.concurrency import run_in_threadpool
 from core.errors import TransientError
 from services.upload_api.deps import ContextDep
 from services.upload_api.problems import ApiCode, ApiError, documented
-from services.upload_api.schemas import HealthOut, ReadyOut
+from services.upload_api.schemas import HealthOut, ReadyOut, ok_response
 
 router = APIRouter(tags=["health"])
 
@@ -17,7 +17,7 @@ router = APIRouter(tags=["health"])
     "/healthz",
     summary="Process is up",
     response_model=HealthOut,
-    responses={200: {"content": {"application/json": {"example": {"status": "ok"}}}}},
+    responses={200: ok_response({"status": "ok"}, "The process serves requests")},
 )
 async def healthz() -> HealthOut:
     """Answers as long as the process serves requests; checks nothing else."""
@@ -29,13 +29,10 @@ async def healthz() -> HealthOut:
     summary="Database and storage are reachable",
     response_model=ReadyOut,
     responses={
-        200: {
-            "content": {
-                "application/json": {
-                    "example": {"status": "ready", "checks": {"database": "ok", "storage": "ok"}}
-                }
-            }
-        },
+        200: ok_response(
+            {"status": "ready", "checks": {"database": "ok", "storage": "ok"}},
+            "The database and object storage both answered",
+        ),
         **documented(503),
     },
 )

@@ -22,12 +22,14 @@ from services.upload_api.deps import ContextDep, CustomerDep, IdempotencyKeyDep
 from services.upload_api.idempotency import fingerprint, idempotent
 from services.upload_api.problems import ApiCode, ApiError, documented, restore_state
 from services.upload_api.schemas import (
+    IMAGE_LINKS,
     ImageOut,
     ImagePageOut,
     ImageSummary,
     RenditionOut,
     RestoreIn,
     example,
+    ok_response,
 )
 from services.upload_api.views import image_url, ingest_response, rendition_url, view_out
 
@@ -93,20 +95,20 @@ Since = Annotated[
 ]
 
 
-def _ok(model: Any, description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"example": model}}}
-
-
 @router.post(
     "",
     status_code=201,
     summary="Upload an image",
     response_model=ImageOut,
     responses={
-        201: _ok(example(ImageOut), "Stored: the image with its renditions"),
+        201: ok_response(example(ImageOut), "Stored: the image with its renditions", IMAGE_LINKS),
         200: {
             "model": ImageOut,
-            **_ok({**example(ImageOut), "duplicate": True}, "Already stored for this customer"),
+            **ok_response(
+                {**example(ImageOut), "duplicate": True},
+                "Already stored for this customer",
+                IMAGE_LINKS,
+            ),
         },
         **documented(400, 401, 409, 413, 415, 422, 503),
     },
@@ -158,7 +160,7 @@ def _event_id(customer: str, idempotency_key: str | None) -> str:
     summary="List your images",
     response_model=ImagePageOut,
     responses={
-        200: _ok(example(ImagePageOut), "A page of images"),
+        200: ok_response(example(ImagePageOut), "A page of images"),
         **documented(400, 401, 422, 503),
     },
 )
@@ -211,7 +213,10 @@ def _summary(request: Request, row: ImageRecord) -> ImageSummary:
     "/{image_id}",
     summary="Get an image",
     response_model=ImageOut,
-    responses={200: _ok(example(ImageOut), "The image"), **documented(401, 404, 422, 503)},
+    responses={
+        200: ok_response(example(ImageOut), "The image"),
+        **documented(401, 404, 422, 503),
+    },
 )
 async def get_image(
     request: Request, *, ctx: ContextDep, customer: CustomerDep, image_id: ImageId
@@ -292,7 +297,9 @@ def _matches(if_none_match: str, etag: str) -> bool:
     summary="Restore archived renditions",
     response_model=ImageOut,
     responses={
-        202: _ok(example(ImageOut), "Restore requested; GET the image to follow it"),
+        202: ok_response(
+            example(ImageOut), "Restore requested; GET the image to follow it", IMAGE_LINKS
+        ),
         **documented(401, 404, 409, 422, 503),
     },
 )

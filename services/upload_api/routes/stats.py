@@ -14,11 +14,9 @@ from core.models import Source, Status
 from core.repository.warehouse import Stats
 from services.upload_api.auth import Authenticator
 from services.upload_api.deps import ContextDep, CustomerDep
-from services.upload_api.problems import ApiCode, ApiError, Problem, documented
+from services.upload_api.problems import ApiCode, ApiError, documented
 
 router = APIRouter(prefix="/v1/stats", tags=["stats"])
-
-FORBIDDEN = "forbidden"
 
 
 @runtime_checkable
@@ -49,10 +47,7 @@ def scope(caller: str, requested: str | None, *, admin: bool) -> str | None:
         return requested
     if requested is not None and requested != caller:
         raise ApiError(
-            403,
-            FORBIDDEN,
-            f"this key sees only the statistics of customer {caller!r}",
-            title="Forbidden",
+            403, ApiCode.FORBIDDEN, f"this key sees only the statistics of customer {caller!r}"
         )
     return caller
 
@@ -326,9 +321,7 @@ TopCustomers = Annotated[
             "description": "Series and totals for the range",
             "content": {"application/json": {"example": EXAMPLE}},
         },
-        **documented(401),
-        403: {"model": Problem, "description": "The key may not read that customer's numbers"},
-        **documented(422, 503),
+        **documented(401, 403, 422, 503),
     },
 )
 async def get_stats(

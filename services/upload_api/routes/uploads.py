@@ -19,7 +19,15 @@ from core.repository.objects import PresignedUpload
 from services.upload_api.deps import ContextDep, CustomerDep, IdempotencyKeyDep
 from services.upload_api.idempotency import fingerprint, idempotent
 from services.upload_api.problems import documented
-from services.upload_api.schemas import ImageOut, UploadIn, UploadOut, example
+from services.upload_api.schemas import (
+    IMAGE_LINKS,
+    UPLOAD_LINKS,
+    ImageOut,
+    UploadIn,
+    UploadOut,
+    example,
+    ok_response,
+)
 from services.upload_api.views import image_url, ingest_response, view_out
 
 router = APIRouter(prefix="/v1/uploads", tags=["uploads"])
@@ -44,10 +52,7 @@ def _record_key(upload_id: str) -> str:
     summary="Start a direct upload",
     response_model=UploadOut,
     responses={
-        201: {
-            "description": "Where and how to send the image",
-            "content": {"application/json": {"example": example(UploadOut)}},
-        },
+        201: ok_response(example(UploadOut), "Where and how to send the image", UPLOAD_LINKS),
         **documented(401, 409, 413, 422, 503),
     },
 )
@@ -130,13 +135,14 @@ def _presign(ctx: Context, key: str, content_type: str, limit: int) -> Presigned
     summary="Complete a direct upload",
     response_model=ImageOut,
     responses={
-        201: {
-            "description": "Stored: the image with its renditions",
-            "content": {"application/json": {"example": example(ImageOut)}},
-        },
+        201: ok_response(example(ImageOut), "Stored: the image with its renditions", IMAGE_LINKS),
         200: {
             "model": ImageOut,
-            "description": "Already stored for this customer (or this upload was completed)",
+            **ok_response(
+                {**example(ImageOut), "duplicate": True},
+                "Already stored for this customer (or this upload was completed)",
+                IMAGE_LINKS,
+            ),
         },
         **documented(401, 404, 409, 413, 415, 422, 503),
     },
