@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from core.errors import TITLES as PIPELINE_TITLES
 from core.errors import Archived, ErrorCode, NotFound, PermanentError, TransientError
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -47,6 +48,9 @@ TITLES: dict[str, str] = {
     ApiCode.UNAVAILABLE: "Service unavailable",
     ApiCode.INTERNAL: "Internal error",
 }
+
+# Titles of every code a problem may carry: the pipeline's refusals and the API's own.
+ALL_TITLES: dict[str, str] = {str(code): title for code, title in PIPELINE_TITLES.items()} | TITLES
 
 
 class Problem(BaseModel):
@@ -95,7 +99,7 @@ class ApiError(Exception):
         self.status = status
         self.code = code
         self.detail = detail
-        self.title = title or TITLES.get(code) or code.replace("_", " ").capitalize()
+        self.title = title or ALL_TITLES.get(code) or code.replace("_", " ").capitalize()
         self.headers = headers or {}
         self.extensions = extensions
 
@@ -150,6 +154,8 @@ def as_api_error(exc: Exception) -> ApiError:
         return ApiError(422, ApiCode.VALIDATION_FAILED, where or "invalid request", errors=errors)
     if isinstance(exc, StarletteHTTPException):
         code = {
+            # FastAPI's only 400 of its own: a JSON body that is not even UTF-8 text.
+            400: ErrorCode.INVALID_REQUEST,
             404: ApiCode.NOT_FOUND,
             405: ApiCode.METHOD_NOT_ALLOWED,
             401: ApiCode.UNAUTHORIZED,
@@ -159,6 +165,8 @@ def as_api_error(exc: Exception) -> ApiError:
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         if exc.status_code == 404 and detail == "Not Found":
             detail = "no route matches this path"
+        if exc.status_code == 400 and detail == "There was an error parsing the body":
+            detail = "the body cannot be parsed: send JSON encoded as UTF-8"
         return ApiError(exc.status_code, code, detail, headers=dict(exc.headers or {}))
     return ApiError(500, ApiCode.INTERNAL, "an unexpected error occurred; quote the request id")
 

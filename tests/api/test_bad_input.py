@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -230,3 +232,15 @@ def test_a_since_without_a_zone_is_utc(client: TestClient) -> None:
     assert len(page.json()["items"]) == 1
     later = client.get("/v1/images", params={"since": "9999-12-31T00:00:00"}, headers=ACME)
     assert later.json()["items"] == []
+
+
+@pytest.mark.parametrize("path", ["/v1/uploads", f"/v1/images/{uuid.uuid4()}/restore"])
+def test_a_json_body_that_is_not_utf8_is_a_400_invalid_request(
+    embedded_client: TestClient, path: str
+) -> None:
+    response = embedded_client.post(
+        path, content=b"\xff\xfe{", headers={**ACME, "Content-Type": "application/json"}
+    )
+    problem = assert_problem(response, 400, "invalid_request")
+    assert problem["title"] == "Invalid request"
+    assert "UTF-8" in problem["detail"]

@@ -300,7 +300,7 @@ def _matches(if_none_match: str, etag: str) -> bool:
         202: ok_response(
             example(ImageOut), "Restore requested; GET the image to follow it", IMAGE_LINKS
         ),
-        **documented(401, 404, 409, 422, 503),
+        **documented(400, 401, 404, 409, 422, 503),
     },
 )
 async def restore_image(

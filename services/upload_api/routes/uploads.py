@@ -53,7 +53,7 @@ def _record_key(upload_id: str) -> str:
     response_model=UploadOut,
     responses={
         201: ok_response(example(UploadOut), "Where and how to send the image", UPLOAD_LINKS),
-        **documented(401, 409, 413, 422, 503),
+        **documented(400, 401, 409, 413, 422, 503),
     },
 )
 async def create_upload(
