@@ -242,6 +242,14 @@ IMAGE_LINKS: dict[str, Any] = {
         "parameters": {"image_id": "$response.body#/id"},
         "description": "The image, with the storage state of each rendition.",
     },
+    "GetFirstRendition": {
+        "operationId": "get_rendition",
+        "parameters": {
+            "image_id": "$response.body#/id",
+            "name": "$response.body#/renditions/0/name",
+        },
+        "description": "The bytes of its first rendition (or a redirect to them).",
+    },
     "RestoreImage": {
         "operationId": "restore_image",
         "parameters": {"image_id": "$response.body#/id"},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import schemathesis
 from fastapi.testclient import TestClient
 from openapi_spec_validator import validate
 from schemathesis import checks
+from schemathesis.core.failures import FailureGroup
 
 from tests.api.conftest import KEYS, key_pairs, serving
 
@@ -156,32 +158,73 @@ CHECKS = [
     checks.response_schema_conformance,
     checks.response_headers_conformance,
 ]
+# Bounded for CI, yet enough that each operation meets odd strings, numbers, headers and bodies
+# in both modes: about 700 requests, some seconds on a small machine.
+EXAMPLES = 40
+SETTINGS = hypothesis.settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,  # the same cases on every run: a failure here is reproducible
+    database=None,
+    suppress_health_check=list(hypothesis.HealthCheck),
+)
+MODES = (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE)
+AUTH = {"X-API-Key": KEYS["acme"]}
+
+
+def exercise(operation, mode, calls: Counter[str], label: str) -> None:  # type: ignore[no-untyped-def]
+    """Calls one operation with SETTINGS' share of generated cases, checking each answer."""
+
+    @hypothesis.given(case=operation.as_strategy(generation_mode=mode))
+    @SETTINGS
+    def call(case) -> None:  # type: ignore[no-untyped-def]
+        calls[label] += 1
+        case.call_and_validate(headers=AUTH, checks=CHECKS, timeout=30)
+
+    call()
 
 
 @pytest.mark.slow
 def test_no_input_makes_a_5xx_and_every_answer_matches_its_schema(live_api: str) -> None:
-    """schemathesis on every operation of /openapi.json, a bounded number of examples each."""
+    """schemathesis on every operation of /openapi.json, with requests that follow the schema
+    and requests that break it, a bounded number of each."""
     api = schemathesis.openapi.from_url(f"{live_api}/openapi.json")
     failures: dict[str, str] = {}
-    tested = 0
+    calls: Counter[str] = Counter()
     for result in api.get_all_operations():
         operation = result.ok()
-
-        @hypothesis.given(case=operation.as_strategy())
-        @hypothesis.settings(
-            max_examples=20,
-            deadline=None,
-            derandomize=True,
-            database=None,
-            suppress_health_check=list(hypothesis.HealthCheck),
-        )
-        def exercise(case) -> None:  # type: ignore[no-untyped-def]
-            case.call_and_validate(headers={"X-API-Key": KEYS["acme"]}, checks=CHECKS, timeout=30)
-
-        try:
-            exercise()
-        except Exception as failure:
-            failures[operation.label] = str(failure)[:2000]
-        tested += 1
-    assert tested >= 8
+        for mode in MODES:
+            label = f"{operation.label} ({mode.value})"
+            try:
+                exercise(operation, mode, calls, label)
+            except hypothesis.errors.Unsatisfiable:
+                continue  # nothing to break: an operation without parameters or body
+            except (Exception, FailureGroup) as failure:
+                failures[label] = str(failure)[:2000]
     assert not failures, "\n\n".join(f"{label}:\n{text}" for label, text in failures.items())
+    exercised = {label.split(" (")[0] for label in calls}
+    assert len(exercised) >= 10, exercised
+    many = [label for label, count in calls.items() if count >= EXAMPLES]
+    assert len(many) >= 14, calls  # all but the parameterless probes ran their full share
+
+
+@pytest.mark.slow
+def test_calls_chained_by_the_links_make_no_5xx(live_api: str) -> None:
+    """schemathesis follows the document's links (upload -> get -> rendition -> restore,
+    start -> complete), so the operations on an id also meet ids that exist."""
+    api = schemathesis.openapi.from_url(f"{live_api}/openapi.json")
+    statuses: Counter[tuple[str, int]] = Counter()
+
+    class Chained(api.as_state_machine()):  # type: ignore[misc]
+        def get_call_kwargs(self, case):  # type: ignore[no-untyped-def]
+            return {"headers": AUTH, "timeout": 30}
+
+        def after_call(self, response, case) -> None:  # type: ignore[no-untyped-def]
+            statuses[(case.operation.label, response.status_code)] += 1
+
+        def validate_response(self, response, case, **kwargs) -> None:  # type: ignore[no-untyped-def]
+            case.validate_response(response, checks=CHECKS)
+
+    Chained.run(settings=hypothesis.settings(SETTINGS, stateful_step_count=5))
+    assert statuses[("GET /v1/images/{image_id}", 200)] >= 1, statuses  # a link was followed
+    assert not [key for key in statuses if key[1] >= 500], statuses
