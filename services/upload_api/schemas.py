@@ -10,6 +10,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 IMAGE_ID = "3f1e5a52-8a0c-5b8e-9d27-52c1f6d1a0b4"
 BASE = "https://api.example.com"
+THUMB_EXAMPLE: dict[str, Any] = {
+    "name": "thumb",
+    "width": 256,
+    "height": 192,
+    "bytes": 12345,
+    "content_type": "image/jpeg",
+    "url": f"{BASE}/v1/images/{IMAGE_ID}/renditions/thumb",
+}
 
 
 class RestoreOut(BaseModel):
@@ -71,14 +79,7 @@ class ImageOut(BaseModel):
                             "content_type": "image/jpeg",
                             "url": f"{BASE}/v1/images/{IMAGE_ID}/renditions/display",
                         },
-                        {
-                            "name": "thumb",
-                            "width": 256,
-                            "height": 192,
-                            "bytes": 12345,
-                            "content_type": "image/jpeg",
-                            "url": f"{BASE}/v1/images/{IMAGE_ID}/renditions/thumb",
-                        },
+                        THUMB_EXAMPLE,
                     ],
                 }
             ]
@@ -135,16 +136,7 @@ class ImagePageOut(BaseModel):
                             "bytes": 2481337,
                             "created_at": "2026-01-02T03:04:05+00:00",
                             "url": f"{BASE}/v1/images/{IMAGE_ID}",
-                            "renditions": [
-                                {
-                                    "name": "thumb",
-                                    "width": 256,
-                                    "height": 192,
-                                    "bytes": 12345,
-                                    "content_type": "image/jpeg",
-                                    "url": f"{BASE}/v1/images/{IMAGE_ID}/renditions/thumb",
-                                }
-                            ],
+                            "renditions": [THUMB_EXAMPLE],
                         }
                     ],
                     "next_cursor": "eyJ0IjoiMjAyNi0wMS0wMlQwMzowNDowNSJ9",
@@ -274,6 +266,18 @@ def ok_response(body: Any, description: str, links: dict[str, Any] | None = None
     if links:
         response["links"] = links
     return response
+
+
+def stored_image_responses(duplicate: str) -> dict[int | str, dict[str, Any]]:
+    """The success answers of a route that ingests an image: 201 when new, 200 (described by
+    `duplicate`) when this customer had already sent the same bytes."""
+    return {
+        201: ok_response(example(ImageOut), "Stored: the image with its renditions", IMAGE_LINKS),
+        200: {
+            "model": ImageOut,
+            **ok_response({**example(ImageOut), "duplicate": True}, duplicate, IMAGE_LINKS),
+        },
+    }
 
 
 def example(model: type[BaseModel]) -> Any:

@@ -12,8 +12,15 @@ from core.bootstrap import Context
 from core.errors import ErrorCode, PermanentError
 from core.images import ImageView, StoredRendition
 from core.ingest import ingest
-from core.models import IngestRequest, Manifest
-from services.upload_api.schemas import ImageOut, RenditionOut, RestoreOut, StorageOut
+from core.models import IngestRequest, Manifest, RenditionRecord
+from core.repository.warehouse import ImageRecord
+from services.upload_api.schemas import (
+    ImageOut,
+    ImageSummary,
+    RenditionOut,
+    RestoreOut,
+    StorageOut,
+)
 
 
 def image_url(request: Request, image_id: uuid.UUID | str) -> str:
@@ -33,20 +40,10 @@ def image_out(
 ) -> ImageOut:
     meta = manifest.metadata
     states = {state.record.name: state for state in stored or ()}
-    renditions = []
-    for record in manifest.renditions:
-        state = states.get(record.name)
-        renditions.append(
-            RenditionOut(
-                name=record.name,
-                width=record.width,
-                height=record.height,
-                bytes=record.bytes,
-                content_type=record.content_type,
-                url=rendition_url(request, manifest.image_id, record.name),
-                storage=_storage(state) if state is not None else None,
-            )
-        )
+    renditions = [
+        rendition_out(request, manifest.image_id, record, states.get(record.name))
+        for record in manifest.renditions
+    ]
     return ImageOut(
         id=manifest.image_id,
         sha256=meta.sha256,
@@ -65,6 +62,39 @@ def image_out(
         created_at=manifest.created_at,
         duplicate=duplicate,
         renditions=renditions,
+    )
+
+
+def rendition_out(
+    request: Request,
+    image_id: uuid.UUID | str,
+    record: RenditionRecord,
+    state: StoredRendition | None = None,
+) -> RenditionOut:
+    """One rendition as answered, with its storage state when it was looked up."""
+    return RenditionOut(
+        name=record.name,
+        width=record.width,
+        height=record.height,
+        bytes=record.bytes,
+        content_type=record.content_type,
+        url=rendition_url(request, image_id, record.name),
+        storage=_storage(state) if state is not None else None,
+    )
+
+
+def summary_out(request: Request, row: ImageRecord) -> ImageSummary:
+    """A listed image, from its warehouse row (a listing does not look up storage)."""
+    return ImageSummary(
+        id=uuid.UUID(row.image_id),
+        sha256=row.sha256,
+        format=row.format,
+        width=row.width,
+        height=row.height,
+        bytes=row.bytes_in,
+        created_at=row.first_seen_at,
+        url=image_url(request, row.image_id),
+        renditions=[rendition_out(request, row.image_id, r) for r in row.renditions],
     )
 
 

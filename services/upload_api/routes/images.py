@@ -16,7 +16,6 @@ from starlette.concurrency import run_in_threadpool
 from core import images
 from core.errors import Archived
 from core.models import IngestRequest
-from core.repository.warehouse import ImageRecord
 from services.upload_api.body import FILE_FIELD, read_posted_image
 from services.upload_api.deps import ContextDep, CustomerDep, IdempotencyKeyDep
 from services.upload_api.idempotency import fingerprint, idempotent
@@ -25,13 +24,12 @@ from services.upload_api.schemas import (
     IMAGE_LINKS,
     ImageOut,
     ImagePageOut,
-    ImageSummary,
-    RenditionOut,
     RestoreIn,
     example,
     ok_response,
+    stored_image_responses,
 )
-from services.upload_api.views import image_url, ingest_response, rendition_url, view_out
+from services.upload_api.views import ingest_response, summary_out, view_out
 
 router = APIRouter(prefix="/v1/images", tags=["images"])
 
@@ -101,15 +99,7 @@ Since = Annotated[
     summary="Upload an image",
     response_model=ImageOut,
     responses={
-        201: ok_response(example(ImageOut), "Stored: the image with its renditions", IMAGE_LINKS),
-        200: {
-            "model": ImageOut,
-            **ok_response(
-                {**example(ImageOut), "duplicate": True},
-                "Already stored for this customer",
-                IMAGE_LINKS,
-            ),
-        },
+        **stored_image_responses("Already stored for this customer"),
         **documented(400, 401, 409, 413, 415, 422, 503),
     },
     openapi_extra=IMAGE_BODY,
@@ -181,32 +171,8 @@ async def list_images(
     page = await run_in_threadpool(
         images.list_images, customer, ctx, limit=limit, cursor=cursor, since=since
     )
-    items = [_summary(request, row) for row in page.items]
+    items = [summary_out(request, row) for row in page.items]
     return ImagePageOut(items=items, next_cursor=page.next_cursor)
-
-
-def _summary(request: Request, row: ImageRecord) -> ImageSummary:
-    return ImageSummary(
-        id=uuid.UUID(row.image_id),
-        sha256=row.sha256,
-        format=row.format,
-        width=row.width,
-        height=row.height,
-        bytes=row.bytes_in,
-        created_at=row.first_seen_at,
-        url=image_url(request, row.image_id),
-        renditions=[
-            RenditionOut(
-                name=r.name,
-                width=r.width,
-                height=r.height,
-                bytes=r.bytes,
-                content_type=r.content_type,
-                url=rendition_url(request, row.image_id, r.name),
-            )
-            for r in row.renditions
-        ],
-    )
 
 
 @router.get(

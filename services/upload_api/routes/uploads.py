@@ -20,13 +20,13 @@ from services.upload_api.deps import ContextDep, CustomerDep, IdempotencyKeyDep
 from services.upload_api.idempotency import fingerprint, idempotent
 from services.upload_api.problems import documented
 from services.upload_api.schemas import (
-    IMAGE_LINKS,
     UPLOAD_LINKS,
     ImageOut,
     UploadIn,
     UploadOut,
     example,
     ok_response,
+    stored_image_responses,
 )
 from services.upload_api.views import image_url, ingest_response, view_out
 
@@ -135,15 +135,7 @@ def _presign(ctx: Context, key: str, content_type: str, limit: int) -> Presigned
     summary="Complete a direct upload",
     response_model=ImageOut,
     responses={
-        201: ok_response(example(ImageOut), "Stored: the image with its renditions", IMAGE_LINKS),
-        200: {
-            "model": ImageOut,
-            **ok_response(
-                {**example(ImageOut), "duplicate": True},
-                "Already stored for this customer (or this upload was completed)",
-                IMAGE_LINKS,
-            ),
-        },
+        **stored_image_responses("Already stored for this customer (or this upload was completed)"),
         **documented(401, 404, 409, 413, 415, 422, 503),
     },
 )
