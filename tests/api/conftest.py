@@ -144,3 +144,17 @@ def serving(workdir: Path, env: dict[str, str]) -> Iterator[tuple[str, Path]]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="session")
+def embedded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`imgpipe serve` on the embedded defaults (SQLite, a folder) with the test keys, started
+    once for the session: a start costs seconds, and the tests that use it only add images."""
+    workdir: Path = tmp_path_factory.mktemp("embedded-server")
+    env = {
+        "IMGPIPE_DATABASE_URL": f"sqlite:///{workdir}/warehouse.db",
+        "IMGPIPE_STORAGE_URL": f"file://{workdir}/objects",
+        "IMGPIPE_API_KEYS": ",".join(key_pairs()),
+    }
+    with serving(workdir, env) as (base, _):
+        yield base

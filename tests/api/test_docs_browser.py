@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
-from tests.api.conftest import ROOT, key_pairs, serving
+from tests.api.conftest import ROOT
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
@@ -20,24 +19,12 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(scope="module")
-def docs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    workdir = tmp_path_factory.mktemp("docs")
-    env = {
-        "IMGPIPE_DATABASE_URL": f"sqlite:///{workdir}/warehouse.db",
-        "IMGPIPE_STORAGE_URL": f"file://{workdir}/objects",
-        "IMGPIPE_API_KEYS": ",".join(key_pairs()),
-    }
-    with serving(workdir, env) as (base, _):
-        yield base
-
-
 @pytest.mark.parametrize(
     ("page", "rendered"),
     [("/docs", ".opblock-summary-path"), ("/redoc", "[data-section-id^='tag/images']")],
 )
 def test_docs_render_with_no_request_leaving_the_machine(
-    docs_server: str, page: str, rendered: str, tmp_path: Path
+    embedded_server: str, page: str, rendered: str, tmp_path: Path
 ) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -73,7 +60,7 @@ def test_docs_render_with_no_request_leaving_the_machine(
             browser_page.on(
                 "console", lambda m: errors.append(m.text) if m.type == "error" else None
             )
-            browser_page.goto(f"{docs_server}{page}", wait_until="networkidle")
+            browser_page.goto(f"{embedded_server}{page}", wait_until="networkidle")
             browser_page.wait_for_selector(rendered, timeout=30_000)
             text = browser_page.inner_text("body")
             artifacts = ROOT / "test-artifacts"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 
 import hypothesis
 import pytest
@@ -14,7 +13,7 @@ from openapi_spec_validator import validate
 from schemathesis import checks
 from schemathesis.core.failures import FailureGroup
 
-from tests.api.conftest import KEYS, key_pairs, serving
+from tests.api.conftest import KEYS
 
 METHODS = {"get", "post", "put", "delete", "patch"}
 
@@ -139,18 +138,6 @@ def test_every_problem_response_has_an_example_and_its_headers(
                 assert "WWW-Authenticate" in response["headers"], where
 
 
-@pytest.fixture(scope="module")
-def live_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    workdir: Path = tmp_path_factory.mktemp("schemathesis")
-    env = {
-        "IMGPIPE_DATABASE_URL": f"sqlite:///{workdir}/warehouse.db",
-        "IMGPIPE_STORAGE_URL": f"file://{workdir}/objects",
-        "IMGPIPE_API_KEYS": ",".join(key_pairs()),
-    }
-    with serving(workdir, env) as (base, _):
-        yield base
-
-
 CHECKS = [
     checks.not_a_server_error,
     checks.status_code_conformance,
@@ -185,10 +172,10 @@ def exercise(operation, mode, calls: Counter[str], label: str) -> None:  # type:
 
 
 @pytest.mark.slow
-def test_no_input_makes_a_5xx_and_every_answer_matches_its_schema(live_api: str) -> None:
+def test_no_input_makes_a_5xx_and_every_answer_matches_its_schema(embedded_server: str) -> None:
     """schemathesis on every operation of /openapi.json, with requests that follow the schema
     and requests that break it, a bounded number of each."""
-    api = schemathesis.openapi.from_url(f"{live_api}/openapi.json")
+    api = schemathesis.openapi.from_url(f"{embedded_server}/openapi.json")
     failures: dict[str, str] = {}
     calls: Counter[str] = Counter()
     for result in api.get_all_operations():
@@ -209,10 +196,10 @@ def test_no_input_makes_a_5xx_and_every_answer_matches_its_schema(live_api: str)
 
 
 @pytest.mark.slow
-def test_calls_chained_by_the_links_make_no_5xx(live_api: str) -> None:
+def test_calls_chained_by_the_links_make_no_5xx(embedded_server: str) -> None:
     """schemathesis follows the document's links (upload -> get -> rendition -> restore,
     start -> complete), so the operations on an id also meet ids that exist."""
-    api = schemathesis.openapi.from_url(f"{live_api}/openapi.json")
+    api = schemathesis.openapi.from_url(f"{embedded_server}/openapi.json")
     statuses: Counter[tuple[str, int]] = Counter()
 
     class Chained(api.as_state_machine()):  # type: ignore[misc]
