@@ -90,6 +90,7 @@ class StreamConsumer:
         self.counters = Counters()
         self.totals = Counters()
         self._stop = threading.Event()
+        self._backing_off = False
         self._assigned: set[Partition] = set()
         self._done: dict[Partition, int] = {}  # processed, commit not yet acknowledged
         self._last_log = time.monotonic()
@@ -173,7 +174,6 @@ class StreamConsumer:
             )
             self._rewind(batch)
             self._wait_paused(delay)
-            self._consumer.resume(self._consumer.assignment())
             return
         self.backoff.reset()
         for record in batch:
@@ -206,17 +206,23 @@ class StreamConsumer:
 
     def _wait_paused(self, delay: float) -> None:
         """Sleep while polling, so that the group sees us alive and rebalances are served; a
-        partition assigned meanwhile is paused and rewound to what it just delivered."""
+        partition assigned meanwhile is paused and rewound to what it just delivered. Every
+        partition held at the end is resumed."""
         from confluent_kafka import TopicPartition
 
         until = time.monotonic() + delay
-        while not self.stopping and (remaining := until - time.monotonic()) > 0:
-            message = self._consumer.poll(min(remaining, 0.5))
-            if message is None or message.error() is not None:
-                continue
-            record = KafkaRecord.from_message(message)
-            self._consumer.pause([TopicPartition(record.topic, record.partition)])
-            self._seek(record.topic, record.partition, record.offset)
+        self._backing_off = True
+        try:
+            while not self.stopping and (remaining := until - time.monotonic()) > 0:
+                message = self._consumer.poll(min(remaining, 0.5))
+                if message is None or message.error() is not None:
+                    continue
+                record = KafkaRecord.from_message(message)
+                self._consumer.pause([TopicPartition(record.topic, record.partition)])
+                self._seek(record.topic, record.partition, record.offset)
+        finally:
+            self._backing_off = False
+        self._consumer.resume(self._consumer.assignment())
 
     # -- commits -------------------------------------------------------------------------------
 
@@ -244,7 +250,19 @@ class StreamConsumer:
 
     def _on_assign(self, _consumer: Any, partitions: list[Any]) -> None:
         self._assigned.update((tp.topic, tp.partition) for tp in partitions)
+        if not self._backing_off:
+            # librdkafka keeps a partition's pause through its revocation: one paused for a
+            # backoff and handed back after the backoff ended would never be fetched again.
+            self._resume(partitions)
         log.info("assigned %s", sorted(f"{t}-{p}" for t, p in self._assigned))
+
+    def _resume(self, partitions: list[Any]) -> None:
+        from confluent_kafka import KafkaException
+
+        try:
+            self._consumer.resume(partitions)
+        except KafkaException as exc:  # not known to the client yet: not paused either
+            log.debug("resume %s: %s", partitions, exc)
 
     def _on_revoke(self, _consumer: Any, partitions: list[Any]) -> None:
         revoked = {(tp.topic, tp.partition) for tp in partitions}

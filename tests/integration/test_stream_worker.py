@@ -741,3 +741,46 @@ def test_consumer_commits_nothing_past_an_undelivered_dead_letter_and_stops_in_t
     assert letter.key() == b"poison"
     assert stream.statuses() == {"processed": 2, "rejected": 1}
     stream.assert_each_event_once()
+
+
+@pytest.mark.slow
+def test_rebalance_while_a_consumer_backs_off_loses_nothing_and_duplicates_nothing(
+    stream: Stream,
+    new_topic: NewTopicFactory,
+    run_consumer: Callable[..., Running],
+    postgres_url_via_proxy: str,
+    postgres_proxy: FaultProxy,
+) -> None:
+    bootstrap = stream.settings.kafka_bootstrap_servers
+    topic = new_topic(partitions=2)
+    produce(
+        bootstrap,
+        topic,
+        [Outgoing(good_image(i), f"k{i}".encode(), partition=i % 2) for i in range(20)],
+    )
+    sent = [KafkaRecord.from_message(m) for m in read_topic(bootstrap, topic, 20)]
+    postgres_proxy.cut()
+    try:
+        through_proxy = stream.settings.model_copy(update={"database_url": postgres_url_via_proxy})
+        backing_off = run_consumer(topic, "rebalanced", settings=through_proxy, batch_size=5)
+        wait_until(lambda: backing_off.consumer.totals.retries >= 1, what="a failed batch")
+        assert len(backing_off.consumer.assigned) == 2
+
+        joining = run_consumer(topic, "rebalanced", batch_size=5)  # the group rebalances
+        wait_until(
+            lambda: len(backing_off.consumer.assigned) == 1 and len(joining.consumer.assigned) == 1,
+            what="one partition each",
+        )
+        wait_until(lambda: stream.events() >= 10, what="the joining member's partition")
+        assert committed(bootstrap, "rebalanced", topic).keys() == {
+            p for _, p in joining.consumer.assigned
+        }
+    finally:
+        postgres_proxy.restore()
+    wait_until(
+        lambda: committed(bootstrap, "rebalanced", topic) == partition_ends(sent), what="commits"
+    )
+    backing_off.stop()
+    joining.stop()
+    assert stream.statuses() == {"processed": 20}
+    stream.assert_each_event_once()
