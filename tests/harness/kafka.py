@@ -163,9 +163,19 @@ class Outgoing:
     partition: int | None = None
 
 
-def produce(bootstrap: str, topic: str, records: Sequence[Outgoing]) -> None:
-    """Send records and wait until the broker has every one."""
-    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 5})
+def produce(
+    bootstrap: str, topic: str, records: Sequence[Outgoing], max_record_bytes: int = 1_000_000
+) -> None:
+    """Send records and wait until the broker has every one. Records over MSK's default limit
+    need a larger `max_record_bytes` (a broker other than MSK may take them)."""
+    producer = Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "acks": "all",
+            "linger.ms": 5,
+            "message.max.bytes": max_record_bytes,
+        }
+    )
     errors: list[Any] = []
 
     def report(error: Any, _message: Any) -> None:

@@ -532,6 +532,39 @@ def test_produce_command_sends_images_and_refuses_files_over_the_record_limit(
     assert all(dict(m.headers())["content-type"] == b"image/jpeg" for m in got)
 
 
+def test_record_too_large_for_the_dead_letter_topic_goes_to_the_bucket_and_the_partition_goes_on(
+    stream: Stream,
+    new_topic: NewTopicFactory,
+    run_consumer: Callable[..., Running],
+    s3_client: Any,
+) -> None:
+    bootstrap = stream.settings.kafka_bootstrap_servers
+    topic, dlq = new_topic(partitions=1), new_topic(partitions=1)
+    huge = b"\xff\xd8\xff" + bytes(2 * 1024 * 1024)  # over max_bytes and the record limit
+    produce(
+        bootstrap,
+        topic,
+        [Outgoing(huge, b"huge"), Outgoing(good_image(1), b"after")],
+        max_record_bytes=4 * 1024 * 1024,
+    )
+    settings = stream.settings.model_copy(update={"max_bytes": 1024 * 1024})
+    running = run_consumer(topic, "huge", dlq_topic=dlq, settings=settings)
+    wait_until(lambda: committed(bootstrap, "huge", topic) == {0: 2}, what="both committed")
+    running.stop()
+
+    assert dict(stream.rows("select event_id, coalesce(reason, status) from ingest_events")) == {
+        f"{topic}:0:0": "too_large",
+        f"{topic}:0:1": "processed",
+    }
+    letter = json.loads(
+        s3_client.get_object(Bucket=stream.bucket, Key=f"dead-letter/{topic}/0/0.json")[
+            "Body"
+        ].read()
+    )
+    assert base64.b64decode(letter["value"]) == huge
+    assert letter["error"]["code"] == "too_large"
+
+
 # -- fault drills ----------------------------------------------------------------------------
 
 
