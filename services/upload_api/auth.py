@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from core.config import Settings, running_on_lambda
 from core.errors import ConfigError
+from core.repository.warehouse import images
 from services.upload_api.problems import ApiCode, ApiError
 
 log = logging.getLogger("imgpipe.api")
@@ -17,6 +19,20 @@ log = logging.getLogger("imgpipe.api")
 AuthMode = Literal["keys", "gateway", "open"]
 OPEN_CUSTOMER = "local"
 API_KEY_HEADER = "X-API-Key"
+# A customer id lands in the warehouse's customer_id columns: longer ones would fail the write
+# (Redshift counts bytes, so they are counted here in UTF-8 bytes), and control characters
+# would corrupt the log lines and object keys it appears in.
+MAX_CUSTOMER_BYTES: int = images.c.customer_id.type.length  # type: ignore[attr-defined]
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def customer_id_problem(customer: str) -> str | None:
+    """Why a customer id cannot be used, or None when it can."""
+    if len(customer.encode("utf-8", "surrogatepass")) > MAX_CUSTOMER_BYTES:
+        return f"it is longer than {MAX_CUSTOMER_BYTES} bytes"
+    if _CONTROL.search(customer):
+        return "it holds control characters"
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +49,9 @@ class Authenticator:
         digests = tuple(
             (digest.encode(), customer) for digest, customer in settings.api_key_digests().items()
         )
+        for _, customer in digests:
+            if (problem := customer_id_problem(customer)) is not None:
+                raise ConfigError(f"IMGPIPE_API_KEYS names customer {customer[:40]!r}: {problem}")
         mode: AuthMode = settings.auth or ("keys" if digests else "open")
         if mode == "keys" and not digests:
             raise ConfigError("IMGPIPE_AUTH=keys but IMGPIPE_API_KEYS names no key")
@@ -55,6 +74,10 @@ class Authenticator:
             customer = customer_from_authorizer(event)
             if customer is None:
                 raise _unauthorized("no customer in the API Gateway authoriser context")
+            if (problem := customer_id_problem(customer)) is not None:
+                # The authoriser is ours, not the caller's: say so in the log, where it is fixed.
+                log.warning("authoriser context names an unusable customer id: %s", problem)
+                raise _unauthorized(f"the authoriser's customer id cannot be used: {problem}")
             return customer
         if not api_key:
             raise _unauthorized(f"send your API key in the {API_KEY_HEADER} header")

@@ -13,6 +13,7 @@ from core.config import Settings
 from core.errors import ConfigError
 from services.upload_api.app import create_app
 from services.upload_api.auth import Authenticator, customer_from_authorizer
+from services.upload_api.problems import ApiError
 from tests.api.conftest import KEYS, headers_for
 from tests.images import jpeg_photo
 
@@ -113,3 +114,34 @@ def test_customer_comes_from_the_authoriser_context(
 ) -> None:
     event = {"requestContext": {"authorizer": authorizer}}
     assert customer_from_authorizer(event) == customer
+
+
+@pytest.mark.parametrize(
+    ("customer", "why"),
+    [
+        ("c" * 129, "longer than 128 bytes"),
+        ("é" * 65, "longer than 128 bytes"),
+        ("a\nb", "control"),
+    ],
+    ids=["129-ascii", "130-bytes-utf8", "newline"],
+)
+def test_an_authoriser_customer_the_warehouse_cannot_hold_is_401(
+    embedded_settings: Callable[..., Settings], customer: str, why: str
+) -> None:
+    """Not a 201 whose rows then fail (or are cut) in a VARCHAR(128) column."""
+    auth = Authenticator.from_settings(embedded_settings(api_keys=[], auth="gateway"))
+    event = {"requestContext": {"authorizer": {"lambda": {"customer_id": customer}}}}
+    with pytest.raises(ApiError) as refused:
+        auth.customer(None, event)
+    assert refused.value.status == 401
+    assert why in refused.value.detail
+    fits = {"requestContext": {"authorizer": {"lambda": {"customer_id": "é" * 64}}}}
+    assert auth.customer(None, fits) == "é" * 64
+
+
+def test_configured_keys_for_an_unusable_customer_stop_the_start(
+    embedded_settings: Callable[..., Settings],
+) -> None:
+    pair = f"{'c' * 200}:{hashlib.sha256(b'k').hexdigest()}"
+    with pytest.raises(ConfigError, match="longer than 128 bytes"):
+        Authenticator.from_settings(embedded_settings(api_keys=[pair]))
