@@ -1,12 +1,13 @@
 """Idempotency-Key on POSTs: records kept in object storage, so every Lambda container sees them.
 
-A record lives at `idempotency/{customer}/{sha256(key)}.json` and holds the fingerprint of the
-request (method, route and a digest of what was sent: the image's sha256, or the JSON body) and
-the response that was given (status, body, a few headers). The same key with the same fingerprint
-replays that response; with another fingerprint it is refused with 409. Responses that a retry
-could change (401, 409, 5xx) are not kept. Within one process, requests with the same key take
-turns; across containers two first attempts may both run, which ingest's own idempotency makes
-harmless. Records are small; the bucket's lifecycle rule may expire `idempotency/` after a day.
+A record lives at `idempotency/{sha256(customer)[:32]}/{sha256(key)}.json` and holds the
+fingerprint of the request (method, route and a digest of what was sent: the image's sha256, or
+the JSON body) and the response that was given (status, body, a few headers). The same key with
+the same fingerprint replays that response; with another fingerprint it is refused with 409.
+Responses that a retry could change (401, 409, 5xx) are not kept. Within one process, requests
+with the same key take turns; across containers two first attempts may both run, which ingest's
+own idempotency makes harmless. Records are small; the bucket's lifecycle rule may expire
+`idempotency/` after a day.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import Response
@@ -73,8 +73,11 @@ class StoredResponse:
 
 
 def record_key(customer_id: str, idempotency_key: str) -> str:
+    """Digests, not the values: a customer id such as `..` or one of 128 multibyte characters
+    must neither escape the prefix nor make a key longer than storage takes."""
+    customer = hashlib.sha256(customer_id.encode()).hexdigest()[:32]
     digest = hashlib.sha256(idempotency_key.encode()).hexdigest()
-    return f"{PREFIX}{quote(customer_id, safe='')}/{digest}.json"
+    return f"{PREFIX}{customer}/{digest}.json"
 
 
 def fingerprint(request: Request, *parts: str | bytes) -> str:

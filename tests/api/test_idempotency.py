@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 
 from fastapi.testclient import TestClient
@@ -125,3 +126,20 @@ def test_a_retried_upload_with_its_key_records_one_event(
     event = ctx.warehouse.get_event(_event_id("acme", "retry-me"))  # type: ignore[attr-defined]
     assert event is not None and event.status == "processed"
     assert first.json()["id"] == second.json()["id"]
+
+
+def test_records_of_a_customer_named_dot_dot_stay_under_their_prefix(
+    embedded_settings: Callable[..., Settings],
+) -> None:
+    """Customer ids come from an authoriser too: one such as `..` once made the record's key
+    leave `idempotency/`, and every POST with a key of that customer a 400."""
+    settings = embedded_settings(api_keys=[f"..:{hashlib.sha256(b'dots-key').hexdigest()}"])
+    ctx = build_context(settings)
+    with TestClient(create_app(ctx=ctx)) as client:
+        headers = {"X-API-Key": "dots-key", "Idempotency-Key": "k", "Content-Type": "image/jpeg"}
+        data = jpeg_photo(200, 100)
+        first = client.post("/v1/images", content=data, headers=headers)
+        again = client.post("/v1/images", content=data, headers=headers)
+    assert first.status_code == again.status_code == 201, first.text
+    assert again.headers["idempotent-replayed"] == "true"
+    assert all(key.startswith("idempotency/") for key in ctx.objects.keys("idempotency/"))
