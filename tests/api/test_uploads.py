@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import httpx
 from fastapi.testclient import TestClient
 
@@ -116,3 +119,31 @@ def test_local_signed_get_serves_the_object(embedded_client: TestClient) -> None
     assert got.status_code == 200
     assert got.content == data
     assert got.headers["etag"].startswith('"')
+
+
+def test_a_local_signed_url_works_for_its_own_key_method_and_lifetime_only(
+    embedded_settings: Callable[..., Settings],
+) -> None:
+    """The folder store's URLs are signed like S3's: moved to another key, used with another
+    method, or used after they expire, they are refused with 403."""
+    from core.bootstrap import Context
+    from core.repository.objects import FolderStore
+    from core.repository.warehouse import open_warehouse
+    from services.upload_api.app import create_app
+
+    settings = embedded_settings()
+    now = [1_900_000_000.0]
+    objects = FolderStore(Path(settings.storage_url.removeprefix("file://")), clock=lambda: now[0])
+    ctx = Context(settings, objects, open_warehouse(settings))
+    with TestClient(create_app(ctx=ctx), raise_server_exceptions=False) as client:
+        ours, theirs = (client.post("/v1/uploads", headers=ACME).json() for _ in range(2))
+        url = httpx.URL(ours["url"])
+        other_key = url.copy_with(path=httpx.URL(theirs["url"]).path)
+        assert client.put(str(other_key), content=b"x").status_code == 403
+        assert client.put(str(url), content=jpeg_photo(90, 60)).status_code == 200
+        as_get = url.copy_set_param("method", "GET").copy_remove_param("max_bytes")
+        assert client.get(str(as_get)).status_code == 403
+        now[0] += ours["expires_in"] + 1
+        expired = client.put(str(url), content=jpeg_photo(90, 60))
+        assert expired.status_code == 403
+        assert expired.json()["code"] == "invalid_signature"
