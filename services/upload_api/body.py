@@ -31,6 +31,17 @@ class PostedImage:
 async def read_posted_image(request: Request) -> PostedImage:
     """The posted image; 415 for a body that is neither multipart nor image/*, 400 for a
     multipart body without a `file` part. The body limit is the middleware's."""
+    coding = request.headers.get("content-encoding", "identity").strip().lower()
+    if coding not in {"", "identity"}:
+        # Unread, the compressed bytes would be refused as an unknown image format, which
+        # would send the client looking in the wrong place (RFC 7694: 415 for a coding).
+        raise ApiError(
+            415,
+            ApiCode.UNSUPPORTED_MEDIA_TYPE,
+            f"Content-Encoding {coding[:40]!r} is not accepted: send the image as it is "
+            "(image formats are compressed already)",
+            headers={"Accept-Encoding": "identity"},
+        )
     content_type = request.headers.get("content-type", "")
     media_type, options = parse_options_header(content_type)
     kind = media_type.decode("latin-1").lower()
@@ -44,7 +55,7 @@ async def read_posted_image(request: Request) -> PostedImage:
         async for chunk in request.stream():
             data.extend(chunk)
         return PostedImage(bytes(data), kind, None)
-    shown = kind or "no Content-Type"
+    shown = kind[:100] or "no Content-Type"
     raise ApiError(
         415,
         ApiCode.UNSUPPORTED_MEDIA_TYPE,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import uuid
 
 import pytest
@@ -244,3 +245,22 @@ def test_a_json_body_that_is_not_utf8_is_a_400_invalid_request(
     problem = assert_problem(response, 400, "invalid_request")
     assert problem["title"] == "Invalid request"
     assert "UTF-8" in problem["detail"]
+
+
+def test_a_compressed_body_is_415_naming_the_content_encoding(client: TestClient) -> None:
+    response = client.post(
+        "/v1/images",
+        content=gzip.compress(jpeg_photo(100, 80)),
+        headers={**JPEG, "Content-Encoding": "gzip"},
+    )
+    problem = assert_problem(response, 415, "unsupported_media_type")
+    assert "Content-Encoding 'gzip'" in problem["detail"]
+    assert response.headers["accept-encoding"] == "identity"
+
+
+def test_a_long_content_type_is_not_echoed_in_full(embedded_client: TestClient) -> None:
+    response = embedded_client.post(
+        "/v1/images", content=b"x", headers={**ACME, "Content-Type": "text/" + "x" * 5000}
+    )
+    problem = assert_problem(response, 415, "unsupported_media_type")
+    assert len(problem["detail"]) < 300
