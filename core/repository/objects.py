@@ -524,6 +524,10 @@ def _read_key(path: Path) -> bytes:
 CONNECT_TIMEOUT_SECONDS = 2.0
 READ_TIMEOUT_SECONDS = 5.0
 TOTAL_ATTEMPTS = 3  # the first try and two retries
+# botocore keeps 10 connections; a thread beyond that opens one per request and throws it
+# away. Each ingest worker holds one, and so does each request thread of the upload API
+# (Starlette's pool has 40).
+MIN_POOL_CONNECTIONS = 48
 
 _NOT_FOUND = frozenset({"NoSuchKey", "404", "NotFound", "NoSuchVersion"})
 _THROTTLED = frozenset(
@@ -581,6 +585,32 @@ PUBLIC_ACCESS_BLOCK: dict[str, bool] = {
     "RestrictPublicBuckets": True,
 }
 DEFAULT_ENCRYPTION = "AES256"
+
+
+def s3_client(
+    endpoint_url: str | None, region: str | None, *, pool_connections: int = MIN_POOL_CONNECTIONS
+) -> S3Client:
+    """A boto3 S3 client that fails within seconds when S3 does not answer, and keeps a
+    connection for each thread that uses it. Thread-safe: make one and share it."""
+    import boto3
+    from botocore.config import Config
+
+    session = boto3.session.Session()
+    config = Config(
+        signature_version="s3v4",
+        connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        read_timeout=READ_TIMEOUT_SECONDS,
+        retries={"mode": "standard", "total_max_attempts": TOTAL_ATTEMPTS},
+        max_pool_connections=max(MIN_POOL_CONNECTIONS, pool_connections),
+        # S3-compatible servers on a host:port have no per-bucket DNS names.
+        s3={"addressing_style": "path" if endpoint_url else "auto"},
+    )
+    return session.client(
+        "s3",
+        region_name=region or session.region_name or "us-east-1",
+        endpoint_url=endpoint_url,
+        config=config,
+    )
 
 
 def split_s3_url(url: str) -> tuple[str, str]:
@@ -710,6 +740,7 @@ class S3Store:
         uploads_expire_days: int = 1,
         abort_multipart_days: int = 1,
         idempotency_expire_days: int = 1,
+        pool_connections: int = MIN_POOL_CONNECTIONS,
     ) -> None:
         self.bucket = bucket
         self.prefix = prefix
@@ -722,6 +753,7 @@ class S3Store:
             "abort_multipart_days": abort_multipart_days,
             "idempotency_expire_days": idempotency_expire_days,
         }
+        self._pool_connections = pool_connections
         self._client: S3Client | None = None
         self._lock = threading.Lock()
 
@@ -738,6 +770,7 @@ class S3Store:
             uploads_expire_days=settings.uploads_expire_days,
             abort_multipart_days=settings.abort_multipart_days,
             idempotency_expire_days=settings.idempotency_expire_days,
+            pool_connections=2 * settings.ingest_workers,
         )
 
     # the client
@@ -749,26 +782,12 @@ class S3Store:
         if self._client is None:
             with self._lock:
                 if self._client is None:
-                    self._client = self._make_client()
+                    client = s3_client(
+                        self.endpoint_url, self._region, pool_connections=self._pool_connections
+                    )
+                    self._region = client.meta.region_name
+                    self._client = client
         return self._client
-
-    def _make_client(self) -> S3Client:
-        import boto3
-        from botocore.config import Config
-
-        session = boto3.session.Session()
-        self._region = self._region or session.region_name or "us-east-1"
-        config = Config(
-            signature_version="s3v4",
-            connect_timeout=CONNECT_TIMEOUT_SECONDS,
-            read_timeout=READ_TIMEOUT_SECONDS,
-            retries={"mode": "standard", "total_max_attempts": TOTAL_ATTEMPTS},
-            # S3-compatible servers on a host:port have no per-bucket DNS names.
-            s3={"addressing_style": "path" if self.endpoint_url else "auto"},
-        )
-        return session.client(
-            "s3", region_name=self._region, endpoint_url=self.endpoint_url, config=config
-        )
 
     @property
     def region(self) -> str:

@@ -381,21 +381,19 @@ _clients_lock = threading.Lock()
 
 
 def _s3_client(settings: Settings) -> Any:
-    """One boto3 client per endpoint and region, for the life of the process (Lambda reuses it)."""
+    """One client per endpoint and region for the life of the process (Lambda reuses it), with
+    the object store's timeouts: a source bucket that does not answer fails in seconds."""
+    from core.repository.objects import s3_client
+
     cache_key = (settings.s3_endpoint_url, settings.aws_region)
     with _clients_lock:
         client = _clients.get(cache_key)
         if client is None:
-            import boto3
-            from botocore.config import Config
-
-            client = boto3.client(
-                "s3",
-                endpoint_url=settings.s3_endpoint_url,
-                region_name=settings.aws_region,
-                config=Config(retries={"max_attempts": 3, "mode": "standard"}),
+            client = _clients[cache_key] = s3_client(
+                settings.s3_endpoint_url,
+                settings.aws_region,
+                pool_connections=2 * settings.ingest_workers,
             )
-            _clients[cache_key] = client
         return client
 
 

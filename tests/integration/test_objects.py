@@ -632,3 +632,26 @@ def test_no_boto3_import_until_a_store_is_used() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ
     )
     assert result.stdout.strip() == "False"
+
+
+def test_as_many_threads_as_ingest_workers_reuse_their_s3_connections(
+    make_settings: MakeSettings, caplog: pytest.LogCaptureFixture
+) -> None:
+    workers = 16  # over botocore's default pool of 10 connections
+    store = open_object_store(make_settings(ingest_workers=workers))
+    barrier = threading.Barrier(workers)
+
+    def put_twice(i: int) -> None:
+        for round_ in range(2):
+            barrier.wait()
+            store.put(f"renditions/thumb/{i}-{round_}.jpg", JPEG, "image/jpeg")
+
+    caplog.set_level("WARNING", logger="urllib3.connectionpool")
+    threads = [threading.Thread(target=put_twice, args=(i,)) for i in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(store.keys("renditions/")) == 2 * workers
+    assert not [r for r in caplog.records if "pool is full" in r.getMessage()]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 from confluent_kafka import Message
 
 from core.config import Settings, load_settings
-from core.errors import ErrorCode, PermanentError
+from core.errors import ErrorCode, PermanentError, TransientError
 from services.stream_worker.records import (
     KafkaRecord,
     decode,
@@ -434,3 +435,16 @@ def test_refused_record_keeps_usable_header_ids_and_carries_the_error(
     assert request.refusal is error
     assert request.customer_id == "acme"
     assert request.event_id == "images:2:41"  # the event-id header was unusable
+
+
+@pytest.mark.timeout(60)
+def test_allowed_s3_source_that_never_answers_is_transient_within_seconds(
+    settings: Settings, aws_env: None
+) -> None:
+    with socket.socket() as silent:  # accepts connections (the kernel does) and says nothing
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        endpoint = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        quiet = settings.model_copy(update={"s3_endpoint_url": endpoint, "aws_region": "eu-west-1"})
+        with pytest.raises(TransientError):
+            decode(record(envelope(image_s3_uri="s3://images-in/a.jpg")), quiet)
