@@ -264,3 +264,21 @@ def test_a_long_content_type_is_not_echoed_in_full(embedded_client: TestClient) 
     )
     problem = assert_problem(response, 415, "unsupported_media_type")
     assert len(problem["detail"]) < 300
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"to": "0001-01-01"},
+        {"from": "0001-01-01", "to": "0001-01-02"},
+        {"from": "9999-12-31"},
+        {"from": "9999-12-30", "to": "9999-12-31"},
+    ],
+    ids=["to-first-day", "first-days", "from-last-day", "last-days"],
+)
+def test_the_dashboard_at_the_ends_of_the_calendar_is_a_page_not_a_500(
+    embedded_client: TestClient, query: dict[str, str]
+) -> None:
+    response = embedded_client.get("/dashboard", params=query, headers=ACME)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/html")

@@ -109,12 +109,20 @@ def parse_view(
     except ValueError as error:
         return _with(default, error=str(error))
     until = until or (today if since is None or since <= today else since)
-    since = since or until - timedelta(DEFAULT_DAYS - 1)
+    since = since or _days_before(until, DEFAULT_DAYS - 1)
     if since > until:
         return _with(default, error=f"From ({since}) is after To ({until}).")
     if (until - since).days + 1 > MAX_DAYS:
         return _with(default, error=f"Pick a range of at most {MAX_DAYS} days.")
     return _with(default, since=since, until=until)
+
+
+def _days_before(day: date, days: int) -> date:
+    """`days` before `day`, or the first day there is: `to=0001-01-01` is odd, not an error."""
+    try:
+        return day - timedelta(days)
+    except OverflowError:
+        return date.min
 
 
 def _with(view: View, **changes: Any) -> View:
