@@ -47,11 +47,10 @@ def ingest_batch(requests: Sequence[IngestRequest], ctx: Context) -> list[Ingest
     """Ingest images: process them (in a few threads), store their objects, then write all of
     their rows in one transaction. A TransientError leaves nothing a retry cannot finish."""
     sources = [_Source.read(request, ctx) for request in requests]
-    with _locked({s.image_id for s in sources if s.image_id is not None}):
-        unique = {s.image_id: s for s in reversed(sources) if s.image_id is not None}
-        stored = dict(ctx.map(lambda s: (s.image_id, _store(s, ctx)), list(unique.values())))
-        results = [_result(s, stored.get(s.image_id)) for s in sources]
-        results = ctx.warehouse.write_batch(results)
+    # An image sent twice in one batch is stored once, as its first request describes it.
+    unique = {s.image_id: s for s in reversed(sources) if s.image_id is not None}
+    stored = dict(ctx.map(lambda s: (s.image_id, _store(s, ctx)), list(unique.values())))
+    results = ctx.warehouse.write_batch([_result(s, stored.get(s.image_id)) for s in sources])
     for source in sources:
         if source.request.object_key is not None:
             _discard_upload(ctx.objects, source.request.object_key)
@@ -105,14 +104,15 @@ def _store(source: _Source, ctx: Context) -> Manifest | PermanentError:
     """Steps 1-7 of one image: its manifest when stored (now or before), else why not."""
     assert source.image_id is not None
     try:
-        existing = _stored_manifest(ctx.objects, source.image_id)
-        if existing is not None:  # the same customer sent these bytes before: nothing to encode
-            return existing
-        try:
-            processed = process(source.data, ctx.settings)  # sniff, limits, decode, renditions
-        except PermanentError as refusal:
-            return refusal
-        return _write_objects(ctx.objects, source, processed)
+        with _IMAGE_LOCKS.hold(source.image_id):
+            existing = _stored_manifest(ctx.objects, source.image_id)
+            if existing is not None:  # the customer sent these bytes before: nothing to encode
+                return existing
+            try:
+                processed = process(source.data, ctx.settings)  # sniff, limits, decode, renditions
+            except PermanentError as refusal:
+                return refusal
+            return _write_objects(ctx.objects, source, processed)
     finally:
         source.finished = time.perf_counter()
 
@@ -183,16 +183,32 @@ def _discard_upload(objects: ObjectStore, key: str) -> None:
         log.warning("could not delete %s: %s", key, error.detail)
 
 
-# Striped locks: two threads of one process ingesting the same image take turns, so that one
-# encodes and stores it and the other finds its manifest. Across processes, deterministic keys
-# and idempotent rows keep the outcome right; only the work is done twice.
-_STRIPES = tuple(threading.Lock() for _ in range(64))
+class _ImageLocks:
+    """A lock per image being stored in this process: two threads given the same image take
+    turns, so that one encodes and stores it and the other finds its manifest, while images
+    that differ never wait for each other. Each holder holds one lock at a time and waits on
+    nothing else meanwhile: no deadlock. Across processes, deterministic keys and idempotent
+    rows keep the outcome right; only the work is done twice."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[uuid.UUID, tuple[threading.Lock, int]] = {}  # lock, its users
+
+    @contextlib.contextmanager
+    def hold(self, image_id: uuid.UUID) -> Iterator[None]:
+        with self._guard:
+            lock, users = self._locks.get(image_id, (threading.Lock(), 0))
+            self._locks[image_id] = (lock, users + 1)
+        try:
+            with lock:
+                yield
+        finally:
+            with self._guard:
+                lock, users = self._locks[image_id]
+                if users == 1:
+                    del self._locks[image_id]  # forgotten once unused: the map stays small
+                else:
+                    self._locks[image_id] = (lock, users - 1)
 
 
-@contextlib.contextmanager
-def _locked(image_ids: set[uuid.UUID]) -> Iterator[None]:
-    stripes = sorted({image_id.int % len(_STRIPES) for image_id in image_ids})
-    with contextlib.ExitStack() as stack:
-        for index in stripes:  # always in the same order: no deadlock between batches
-            stack.enter_context(_STRIPES[index])
-        yield
+_IMAGE_LOCKS = _ImageLocks()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import sqlalchemy as sa
@@ -18,7 +19,7 @@ from core.errors import ErrorCode, TransientError
 from core.ingest import ingest, ingest_batch
 from core.models import IngestRequest, image_id_for, manifest_key
 from core.repository.migrations import upgrade
-from core.repository.objects import open_object_store
+from core.repository.objects import ObjectStore, open_object_store
 from core.repository.warehouse import Warehouse, create_warehouse_engine
 from tests import images
 from tests.harness.proxy import FaultProxy
@@ -138,6 +139,60 @@ def test_same_bytes_from_four_threads_at_once_make_one_image(stack: Stack) -> No
     assert len(stack.rows("renditions")) == 1
     assert len(stack.rows("ingest_events")) == 4
     assert len(stack.list_objects()) == 2
+
+
+class HeldStore:
+    """The real store, except that writes of one image wait until the test lets them go."""
+
+    def __init__(self, inner: ObjectStore, image_id: uuid.UUID) -> None:
+        self.inner = inner
+        self.image_id = str(image_id)
+        self.writing = threading.Event()
+        self.release = threading.Event()
+
+    def put(
+        self, key: str, data: bytes, content_type: str, cache_control: str | None = None
+    ) -> None:
+        if self.image_id in key:
+            self.writing.set()
+            self.release.wait(60)
+        self.inner.put(key, data, content_type, cache_control)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def test_an_image_held_up_in_storage_holds_up_no_other_image(folder_stack: Stack) -> None:
+    held_bytes = images.mosaic_jpeg(64, 64, seed=1)
+    held_id = image_id_for("acme", hashlib.sha256(held_bytes).hexdigest())
+    # Another image, even one whose id a lock shared by id ranges would put beside it.
+    other = next(
+        data
+        for data in (images.mosaic_jpeg(64, 64, seed=seed) for seed in range(2, 5000))
+        if image_id_for("acme", hashlib.sha256(data).hexdigest()).int % 64 == held_id.int % 64
+    )
+    store = HeldStore(folder_stack.ctx.objects, held_id)
+    ctx = Context(folder_stack.ctx.settings, cast(ObjectStore, store), folder_stack.ctx.warehouse)
+    outcomes: dict[str, str] = {}
+
+    def run(name: str, data: bytes) -> threading.Thread:
+        thread = threading.Thread(
+            target=lambda: outcomes.__setitem__(name, ingest(_request(data), ctx).status)
+        )
+        thread.start()
+        return thread
+
+    held = run("held", held_bytes)
+    assert store.writing.wait(30)
+    free = run("other", other)
+    free.join(timeout=30)
+    finished_first = not free.is_alive()
+    store.release.set()
+    held.join(timeout=30)
+    free.join(timeout=30)
+
+    assert finished_first, "an unrelated image waited for another image's storage"
+    assert outcomes == {"held": "processed", "other": "processed"}
 
 
 def test_same_bytes_from_two_customers_are_two_images(stack: Stack) -> None:
