@@ -35,7 +35,7 @@ from bench.common import median, peak_rss_mib, table, versions, write_result
 from bench.warehouse import fresh_schema, postgres_server
 
 if TYPE_CHECKING:
-    from core.bootstrap import Context
+    from core.bootstrap import Context, Warehouse
     from core.config import Settings
     from core.models import IngestResult
 
@@ -98,14 +98,14 @@ def tansu() -> Iterator[str]:
 class PerRecordWarehouse:
     """The warehouse written one record per transaction: what a naive consumer does."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: Warehouse) -> None:
         self.inner = inner
 
     def write_batch(self, results: Sequence[IngestResult]) -> list[IngestResult]:
         return [answer for result in results for answer in self.inner.write_batch([result])]
 
-    def ping(self) -> None:
-        self.inner.ping()
+    def __getattr__(self, name: str) -> Any:  # reads and pings as the warehouse does them
+        return getattr(self.inner, name)
 
 
 def records_per_second(count: int, seconds: float) -> float:

@@ -11,17 +11,39 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 from core.config import Settings, get_settings
 
 if TYPE_CHECKING:
-    from core.models import IngestResult
+    from datetime import date, datetime
+
+    from core.models import IngestResult, Source
     from core.repository.objects import ObjectStore
+    from core.repository.warehouse import ImageRecord, Stats
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 
 class Warehouse(Protocol):
-    """What the ingest use case needs of the warehouse."""
+    """What the use cases need of the warehouse: ingest writes a batch of results; listing
+    and the statistics read; health checks ping. `core.repository.warehouse.Warehouse` is
+    the one implementation; a wrapper (a benchmark's, the demo's) delegates what it leaves."""
 
     def write_batch(self, results: Sequence[IngestResult]) -> list[IngestResult]: ...
+
+    def list_images(
+        self,
+        customer_id: str,
+        limit: int = 50,
+        cursor: str | None = None,
+        since: datetime | None = None,
+    ) -> tuple[Sequence[ImageRecord], str | None]: ...
+
+    def stats(
+        self,
+        since: date | None = None,
+        until: date | None = None,
+        source: Source | None = None,
+        customer_id: str | None = None,
+        top_customers: int = 10,
+    ) -> Stats: ...
 
     def ping(self) -> None: ...
 
