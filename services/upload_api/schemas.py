@@ -21,6 +21,8 @@ THUMB_EXAMPLE: dict[str, Any] = {
 
 
 class RestoreOut(BaseModel):
+    """The state of a restore from an archive class (S3's x-amz-restore)."""
+
     ongoing: bool | None = Field(
         description="true: a restore is running; false: a restored copy is readable until "
         "`expiry`; null: no restore was requested."
@@ -29,6 +31,8 @@ class RestoreOut(BaseModel):
 
 
 class StorageOut(BaseModel):
+    """Where a rendition's object stands: its storage class and whether it can be read now."""
+
     storage_class: str = Field(description="STANDARD, DEEP_ARCHIVE, ...", examples=["STANDARD"])
     archived: bool
     readable: bool = Field(description="Whether GET .../renditions/{name} can serve it now.")
@@ -36,6 +40,8 @@ class StorageOut(BaseModel):
 
 
 class RenditionOut(BaseModel):
+    """One rendition of an image: its size, type and where to fetch it."""
+
     name: str = Field(examples=["display"])
     width: int
     height: int
@@ -108,6 +114,8 @@ class ImageOut(BaseModel):
 
 
 class ImageSummary(BaseModel):
+    """An image as listed: the main facts and renditions, without storage states."""
+
     id: uuid.UUID
     sha256: str
     format: str
@@ -150,6 +158,8 @@ class ImagePageOut(BaseModel):
 
 
 class RestoreIn(BaseModel):
+    """What to restore from the archive, how fast and for how long."""
+
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={"examples": [{"tier": "Bulk", "days": 7, "renditions": ["display"]}]},
@@ -169,6 +179,8 @@ class RestoreIn(BaseModel):
 
 
 class UploadIn(BaseModel):
+    """The direct upload to prepare: the type it will carry and, if known, its size."""
+
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={"examples": [{"content_type": "image/jpeg", "bytes": 31457280}]},
@@ -218,10 +230,14 @@ class UploadOut(BaseModel):
 
 
 class HealthOut(BaseModel):
+    """The process is up."""
+
     status: Literal["ok"] = "ok"
 
 
 class ReadyOut(BaseModel):
+    """The process can reach its database and storage; `checks` has one entry for each."""
+
     status: Literal["ready"] = "ready"
     checks: dict[str, str] = Field(examples=[{"database": "ok", "storage": "ok"}])
 

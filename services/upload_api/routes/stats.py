@@ -90,6 +90,8 @@ def read_stats(
 
 
 class DailyVolumeOut(BaseModel):
+    """Events of one UTC day, source and status."""
+
     day: date
     source: Source
     status: Status
@@ -101,6 +103,8 @@ class DailyVolumeOut(BaseModel):
 
 
 class DailyLatencyOut(BaseModel):
+    """Processing time of one UTC day and source, over its processed events."""
+
     day: date
     source: Source
     events: int = Field(description="Processed events the percentiles are taken over.")
@@ -110,6 +114,8 @@ class DailyLatencyOut(BaseModel):
 
 
 class DailyRejectionsOut(BaseModel):
+    """Refusals of one UTC day and source, for one reason."""
+
     day: date
     source: Source
     reason: str = Field(description="The refusal's code, e.g. undecodable, unsupported_format.")
@@ -117,6 +123,8 @@ class DailyRejectionsOut(BaseModel):
 
 
 class FormatShareOut(BaseModel):
+    """Accepted events of one source image format."""
+
     format: str = Field(description="Source image format of accepted events.")
     events: int
     new_images: int
@@ -125,6 +133,8 @@ class FormatShareOut(BaseModel):
 
 
 class CustomerVolumeOut(BaseModel):
+    """One customer's events in the range, by status."""
+
     customer_id: str
     events: int
     processed: int
@@ -135,6 +145,8 @@ class CustomerVolumeOut(BaseModel):
 
 
 class TotalsOut(BaseModel):
+    """The whole range at once."""
+
     events: int
     processed: int = Field(description="Processed events: new images in the range.")
     duplicates: int
