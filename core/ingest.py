@@ -118,9 +118,17 @@ def _store(source: _Source, ctx: Context) -> Manifest | PermanentError:
 
 
 def _stored_manifest(objects: ObjectStore, image_id: uuid.UUID) -> Manifest | None:
+    """The image's manifest when it is stored and readable. One that cannot be read (cut
+    short by hand, or of a shape no longer understood) counts as missing, so that the image
+    is stored again: raising would fail every retry of its Kafka record, blocking the
+    partition behind it."""
+    key = manifest_key(image_id)
     try:
-        return Manifest.from_json(json.loads(objects.get(manifest_key(image_id))))
+        return Manifest.from_json(json.loads(objects.get(key)))
     except NotFound:
+        return None
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        log.warning("manifest %s unreadable, storing the image again: %r", key, error)
         return None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -248,6 +249,20 @@ def test_a_retried_event_answers_as_before_and_writes_no_second_row(stack: Stack
     again = ingest(_request(photo, event_id="orders:0:17"), stack.ctx)
     assert (first.status, again.status) == ("processed", "processed")
     assert len(stack.rows("ingest_events")) == 1
+
+
+@pytest.mark.parametrize("garbage", [b'{"image_id": "cut sho', b"[]", b'{"image_id": 7}'])
+def test_an_unreadable_manifest_is_written_again_rather_than_failing_every_retry(
+    stack: Stack, garbage: bytes
+) -> None:
+    photo = images.jpeg_photo(320, 240)
+    image_id = image_id_for("acme", hashlib.sha256(photo).hexdigest())
+    stack.ctx.objects.put(manifest_key(image_id), garbage, "application/json")
+
+    result = ingest(_request(photo), stack.ctx)
+
+    assert result.status == "processed"
+    assert json.loads(stack.ctx.objects.get(manifest_key(image_id)))["image_id"] == str(image_id)
 
 
 def test_a_direct_upload_is_ingested_from_storage_and_then_removed(stack: Stack) -> None:
