@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, default=8000, help="port to listen on")
     parser.add_argument("--reload", action="store_true", help="restart when the code changes")
+
+
+def source_dirs() -> list[str]:
+    """The folders of imgpipe's own packages, which --reload watches."""
+    import core
+    import services
+
+    return [str(Path(package.__file__ or "").parent) for package in (core, services)]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -28,6 +37,9 @@ def run(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         reload=args.reload,
+        # The code, wherever the command runs: uvicorn would watch the working directory,
+        # which holds the embedded data (.imgpipe/) and, run from elsewhere, none of the code.
+        reload_dirs=source_dirs() if args.reload else None,
         access_log=False,  # the app logs one JSON line per request itself
         log_level=settings.log_level.lower(),
     )

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import io
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 from PIL import Image
 
-from tests.api.conftest import KEYS, key_pairs, serving
+from tests.api.conftest import KEYS, ROOT, key_pairs, serving
+from tests.harness.proxy import free_port
 from tests.harness.s3 import DUMMY_AWS_ENV, REGION
 from tests.images import photo_bytes
 
@@ -100,3 +107,34 @@ def test_docs_pages_load_their_assets_from_the_server_itself(server: str) -> Non
                 assert client.get(url).status_code == 200, url
         assert "validatorUrl" in client.get("/docs").text
         assert "fonts.googleapis" not in client.get("/redoc").text
+
+
+def test_serve_reload_watches_the_code_not_the_working_directory(tmp_path: Path) -> None:
+    """`imgpipe serve --reload` run from a data folder still reloads on code changes, and
+    does not watch the folder where the embedded store writes."""
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("AWS_LAMBDA_FUNCTION_NAME", None)
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "services.cli", "serve", "--port", str(port), "--reload"],
+            cwd=tmp_path,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # the reloader's worker is stopped with it
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while "Uvicorn running" not in log.read_text() or "Started server process" not in (
+            log.read_text()
+        ):
+            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        watched = next(line for line in log.read_text().splitlines() if "Will watch" in line)
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=20)
+    assert str(ROOT / "services") in watched and str(ROOT / "core") in watched
+    assert f"'{tmp_path}'" not in watched
