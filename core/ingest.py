@@ -27,15 +27,13 @@ from core.models import (
     utcnow,
 )
 from core.processing import process
+from core.repository.objects import IMMUTABLE_CACHE_CONTROL
 
 if TYPE_CHECKING:
     from core.bootstrap import Context
     from core.repository.objects import ObjectStore
 
 log = logging.getLogger("imgpipe.ingest")
-
-# Renditions never change once written (their key holds the image id): cache them for a year.
-IMMUTABLE = "public, max-age=31536000, immutable"
 
 
 def ingest(request: IngestRequest, ctx: Context) -> IngestResult:
@@ -138,7 +136,9 @@ def _write_objects(objects: ObjectStore, source: _Source, processed: ProcessedIm
     records = []
     for rendition in processed.renditions:
         key = rendition_key(rendition.name, source.image_id, rendition.extension)
-        objects.put(key, rendition.data, rendition.content_type, cache_control=IMMUTABLE)
+        objects.put(
+            key, rendition.data, rendition.content_type, cache_control=IMMUTABLE_CACHE_CONTROL
+        )
         records.append(
             RenditionRecord(
                 rendition.name,

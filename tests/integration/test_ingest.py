@@ -20,7 +20,7 @@ from core.errors import ErrorCode, TransientError
 from core.ingest import ingest, ingest_batch
 from core.models import IngestRequest, image_id_for, manifest_key
 from core.repository.migrations import upgrade
-from core.repository.objects import ObjectStore, open_object_store
+from core.repository.objects import IMMUTABLE_CACHE_CONTROL, ObjectStore, open_object_store
 from core.repository.warehouse import Warehouse, create_warehouse_engine
 from tests import images
 from tests.harness.proxy import FaultProxy
@@ -118,6 +118,16 @@ def test_image_id_is_uuid5_of_customer_and_sha256(stack: Stack) -> None:
     result = ingest(_request(photo), stack.ctx)
     assert result.manifest is not None
     assert result.image_id == image_id_for("acme", result.manifest.metadata.sha256)
+
+
+def test_renditions_are_cached_for_good_and_the_manifest_is_revalidated(stack: Stack) -> None:
+    result = ingest(_request(images.jpeg_photo(320, 240)), stack.ctx)
+    assert result.manifest is not None
+    (thumb,) = result.manifest.renditions
+    assert stack.ctx.objects.head(thumb.key).cache_control == IMMUTABLE_CACHE_CONTROL
+    assert stack.ctx.objects.head(manifest_key(result.manifest.image_id)).cache_control == (
+        "no-cache"
+    )
 
 
 def test_same_bytes_from_four_threads_at_once_make_one_image(stack: Stack) -> None:
