@@ -1152,7 +1152,18 @@ def create_warehouse_engine(url: str) -> Engine:
     connect_args: dict[str, Any] = {}
     driver = parsed.get_driver_name()
     if driver in {"psycopg", "psycopg2", "psycopg2cffi"}:
-        connect_args.update(connect_timeout=5, keepalives=1, keepalives_idle=30)
+        # A server that vanishes without a reset (a failover, a dropped route) would hold a
+        # connection for the kernel's retransmission time, some 15 minutes: keepalives find
+        # an idle one dead within a minute, the user timeout one waiting on unacknowledged
+        # data within 30 s. A long query is unaffected: a live server acknowledges both.
+        connect_args.update(
+            connect_timeout=5,
+            keepalives=1,
+            keepalives_idle=30,
+            keepalives_interval=10,
+            keepalives_count=3,
+            tcp_user_timeout=30_000,
+        )
     # redshift_connector's `timeout` also bounds every read, so long queries keep its default.
     lambda_pool = _on_lambda()
     engine = sa.create_engine(

@@ -4,6 +4,8 @@ and its status rules, listing, the statistics views on a known data set, and fau
 from __future__ import annotations
 
 import hashlib
+import os
+import socket
 import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -668,5 +670,44 @@ def test_connection_lost_in_the_middle_of_a_batch_leaves_nothing_and_the_retry_o
             "e3": "rejected",
         }
         assert (count(engine, "images"), count(engine, "ingest_events")) == (1, 3)
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.timeout(60)
+def test_a_database_that_accepts_but_never_answers_is_a_transient_error_in_seconds() -> None:
+    with socket.socket() as silent:  # the kernel completes connections; nobody speaks
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        port = silent.getsockname()[1]
+        engine = create_warehouse_engine(f"postgresql+psycopg://imgpipe@127.0.0.1:{port}/test")
+        try:
+            with pytest.raises(TransientError):
+                Warehouse(engine).ping()
+        finally:
+            engine.dispose()
+
+
+def test_a_connection_whose_server_vanishes_is_dropped_within_a_minute(postgres_url: str) -> None:
+    """A server that vanishes without a reset (a failover, a dropped route) would otherwise
+    hold a pooled connection for the kernel's retransmission time, about 15 minutes."""
+    engine = create_warehouse_engine(postgres_url)
+    try:
+        with engine.connect() as conn:
+            raw = conn.connection.dbapi_connection
+            assert raw is not None
+            fd = raw.pgconn.socket  # type: ignore[attr-defined]
+            sock = socket.socket(fileno=os.dup(fd))
+            try:
+                option = sock.getsockopt
+                unacknowledged_ms = option(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT)
+                keepalive = option(socket.SOL_SOCKET, socket.SO_KEEPALIVE)
+                idle = option(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE)
+                probes = option(socket.IPPROTO_TCP, socket.TCP_KEEPCNT)
+                interval = option(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL)
+            finally:
+                sock.close()
+        assert 0 < unacknowledged_ms <= 60_000
+        assert keepalive and idle + probes * interval <= 60
     finally:
         engine.dispose()
