@@ -4,7 +4,8 @@ PostgreSQL or SQLite through SQLAlchemy Core.
 Redshift enforces no primary or unique key, so idempotency is this module's job: every write
 is a batch, in one transaction, with one multi-row statement per table;
 `INSERT ... ON CONFLICT DO NOTHING` on PostgreSQL and SQLite, and on Redshift a temporary
-staging table from which rows already present are deleted before the rest is inserted.
+staging table from which rows already present are deleted before the rest is inserted, with
+the tables locked for the transaction so that concurrent writers take turns.
 
 Statuses are decided here, at the moment of writing, so that they stay true after a crash
 between storage and warehouse: an image's row records the event that first brought it
@@ -72,6 +73,7 @@ __all__ = [
     "metadata",
     "open_warehouse",
     "renditions",
+    "staging_lock",
     "write_strategy",
 ]
 
@@ -373,14 +375,24 @@ def _placeholders(
 Step = Executable | MultiRowInsert
 
 
+def staging_lock() -> Executable:
+    """Taken first in a staging write. Redshift enforces no key, so two writers staging one
+    image at once would both insert it; Redshift's serializable isolation fails one of any
+    two concurrent batches instead (error 1023), and the PostgreSQL stand-in's key refuses
+    one. With the lock, writers take turns. Every table is locked in one statement, in one
+    order, so that writers cannot deadlock; readers wait for a batch's commit at most."""
+    names = ", ".join(table.name for table in (images, renditions, ingest_events))
+    return sa.text(f"LOCK TABLE {names}")
+
+
 def batch_statements(strategy: WriteStrategy, table: sa.Table, rows: Rows) -> list[Step]:
     """The statements that insert `rows` into `table`, skipping rows whose key is present.
 
     `on_conflict` (PostgreSQL, SQLite): one multi-row INSERT ... ON CONFLICT DO NOTHING.
     `staging` (Redshift): a temporary table LIKE the target, one multi-row INSERT into it,
     DELETE of the rows whose key the target already has, INSERT ... SELECT of the rest, DROP.
-    The caller runs them in one transaction, where Redshift's serializable isolation turns a
-    concurrent writer of the same keys into an error (retried) rather than a second copy.
+    The caller runs them in one transaction, after `staging_lock()`, so that a concurrent
+    writer of the same keys waits for the commit rather than adding a second copy.
     """
     if not rows:
         return []
@@ -804,6 +816,8 @@ class Warehouse:
         image_rows = [_image_row(first_of_image[key]) for key in sorted(first_of_image)]
 
         with self._transaction("writing a batch", write=True) as conn:
+            if self._strategy == "staging":
+                conn.execute(staging_lock())
             # Images first: a concurrent writer of the same image waits on its key here, so
             # the look-up below sees who recorded it first.
             self._insert(conn, images, image_rows)

@@ -348,7 +348,8 @@ def test_same_event_twice_in_one_batch_is_written_once(any_writer: Warehouse) ->
     assert count(any_writer.engine, "ingest_events") == 1
 
 
-def test_four_writers_of_one_image_at_once_record_one_processed(warehouse: Warehouse) -> None:
+def test_four_writers_of_one_image_at_once_record_one_processed(any_writer: Warehouse) -> None:
+    warehouse = any_writer
     start = threading.Barrier(4)
     answers: dict[str, str] = {}
     errors: list[BaseException] = []

@@ -23,6 +23,7 @@ from core.repository.warehouse import (
     ingest_events,
     redshift_tables,
     renditions,
+    staging_lock,
     without_returning,
     write_strategy,
 )
@@ -130,6 +131,12 @@ def test_redshift_writes_through_a_staging_table(redshift: sa.Dialect) -> None:
     for text in texts:
         assert "ON CONFLICT" not in text
         assert "RETURNING" not in text
+
+
+def test_redshift_staging_write_first_locks_every_table_in_one_statement(
+    redshift: sa.Dialect,
+) -> None:
+    assert sql(staging_lock(), redshift) == "LOCK TABLE images, renditions, ingest_events"
 
 
 def test_redshift_staging_delete_matches_every_key_column(redshift: sa.Dialect) -> None:
