@@ -30,7 +30,12 @@ def wrapped(orig: BaseException) -> sa_exc.DBAPIError:
     [
         psycopg.errors.SerializationFailure("could not serialize access"),
         psycopg.errors.DeadlockDetected("deadlock detected"),
+        psycopg.errors.ConnectionFailure("connection failure"),
+        psycopg.errors.SqlclientUnableToEstablishSqlconnection("cannot connect"),
         psycopg.errors.AdminShutdown("terminating connection"),
+        psycopg.errors.CrashShutdown("terminating connection after a crash"),
+        psycopg.errors.CannotConnectNow("the database system is starting up"),
+        psycopg.errors.LockNotAvailable("could not obtain lock"),
         psycopg.errors.QueryCanceled("canceling statement due to statement timeout"),
         psycopg.errors.TooManyConnections("too many clients"),
     ],
