@@ -319,6 +319,48 @@ def test_lambda_handler_names_each_partitions_first_offset_when_the_database_is_
     assert stream.statuses() == {"processed": 9}
 
 
+def test_lambda_handler_retries_the_batch_until_the_dead_letter_topic_takes_its_letters(
+    stream: Stream, new_topic: NewTopicFactory
+) -> None:
+    bootstrap = stream.settings.kafka_bootstrap_servers
+    topic, dlq = new_topic(partitions=2), new_topic(partitions=1)
+    records = produced_then_read(bootstrap, topic, mixed_records(10, 5))
+    event = msk_event(records)
+    ctx = stream.context()
+    nowhere = stream.settings.model_copy(
+        update={"kafka_bootstrap_servers": f"127.0.0.1:{free_port()}"}
+    )
+
+    down = TopicDeadLetters(nowhere, dlq, ctx.objects)
+    try:
+        response = handle_event(event, ctx, down)
+    finally:
+        down.close()
+    firsts: dict[str, int] = {}
+    for record in records:
+        firsts[record.topic_partition] = min(
+            record.offset, firsts.get(record.topic_partition, record.offset)
+        )
+    assert sorted(
+        (f["itemIdentifier"]["partition"], f["itemIdentifier"]["offset"])
+        for f in response["batchItemFailures"]
+    ) == sorted(firsts.items())
+
+    up = TopicDeadLetters(stream.settings, dlq, ctx.objects)
+    try:
+        assert handle_event(event, ctx, up) == {"batchItemFailures": []}
+    finally:
+        up.close()
+    letters = read_topic(bootstrap, dlq, 2)
+    assert sorted(m.key() for m in letters) == [b"text", b"truncated"]
+    assert {dict(m.headers())[ERROR_CODE] for m in letters} == {
+        b"unsupported_format",
+        b"undecodable",
+    }
+    assert stream.statuses() == {"processed": 8, "rejected": 2}
+    stream.assert_each_event_once()
+
+
 def test_lambda_handler_raises_for_lambda_to_retry_when_partial_responses_are_off(
     stream: Stream, postgres_url_via_proxy: str, postgres_proxy: FaultProxy
 ) -> None:
