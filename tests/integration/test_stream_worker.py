@@ -378,7 +378,13 @@ def test_lambda_handler_reads_allowed_s3_sources_and_refuses_missing_or_oversize
 ) -> None:
     s3_client.put_object(Bucket=stream.source_bucket, Key="in/a.jpg", Body=good_image(7))
     s3_client.put_object(Bucket=stream.source_bucket, Key="in/huge.jpg", Body=b"\xff" * 200_000)
-    settings = stream.settings.model_copy(update={"max_bytes": 100_000})
+    gone = f"{stream.source_bucket}-gone"  # allowed, but no such bucket
+    settings = stream.settings.model_copy(
+        update={
+            "max_bytes": 100_000,
+            "stream_allowed_buckets": [stream.source_bucket, gone],
+        }
+    )
     ctx = build_context(settings)
 
     def envelope(offset: int, uri: str) -> KafkaRecord:
@@ -389,13 +395,18 @@ def test_lambda_handler_reads_allowed_s3_sources_and_refuses_missing_or_oversize
         envelope(0, f"s3://{stream.source_bucket}/in/a.jpg"),
         envelope(1, f"s3://{stream.source_bucket}/in/missing.jpg"),
         envelope(2, f"s3://{stream.source_bucket}/in/huge.jpg"),
+        envelope(3, f"s3://{gone}/in/a.jpg"),
+        envelope(4, f"s3://{stream.bucket}/in/a.jpg"),  # a real bucket, not on the list
     ]
-    handle_event(msk_event(records), ctx, BucketDeadLetters(ctx.objects))
+    response = handle_event(msk_event(records), ctx, BucketDeadLetters(ctx.objects))
 
+    assert response == {"batchItemFailures": []}  # refusals, not faults: nothing to retry
     assert dict(stream.rows("select event_id, coalesce(reason, status) from ingest_events")) == {
         "src:0:0": "processed",
         "src:0:1": "source_not_found",
         "src:0:2": "too_large",
+        "src:0:3": "source_not_found",
+        "src:0:4": "forbidden_source",
     }
 
 
