@@ -79,6 +79,9 @@ def test_an_unexpected_error_is_a_problem_500_with_the_request_id(
     assert "disk on fire" not in problem["detail"]
     assert problem["request_id"] == response.headers["x-request-id"]
     assert any(r.exc_info for r in api_log.records if r.levelno == logging.ERROR)
+    # The last-resort answer is sent outside the routes: it still gets the security headers.
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["cache-control"] == "no-store"
 
 
 def test_healthz_answers_without_dependencies(embedded_client: TestClient) -> None:

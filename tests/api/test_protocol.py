@@ -88,19 +88,3 @@ def test_hsts_only_on_requests_that_came_over_https(
     with TestClient(create_app(ctx=ctx), base_url="https://api.example.com") as client:
         response = client.get("/healthz")
     assert response.headers["strict-transport-security"] == "max-age=31536000"
-
-
-def test_the_last_resort_500_carries_the_headers_too(
-    embedded_settings: Callable[..., Settings],
-) -> None:
-    ctx = build_context(embedded_settings())
-
-    def broken() -> None:
-        raise RuntimeError("disk on fire")
-
-    ctx.objects.ping = broken  # type: ignore[method-assign]
-    with TestClient(create_app(ctx=ctx), raise_server_exceptions=False) as client:
-        response = client.get("/readyz")
-    assert response.status_code == 500
-    assert response.headers["x-content-type-options"] == "nosniff"
-    assert response.headers["cache-control"] == "no-store"
