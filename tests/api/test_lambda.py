@@ -103,6 +103,16 @@ def http_api_event(
     return event
 
 
+def raw_jpeg_post(width: int, height: int, path: str = "/v1/images") -> dict[str, Any]:
+    """An HTTP API event posting a JPEG photo as the raw body, with acme's key."""
+    return http_api_event(
+        "POST",
+        path,
+        headers={"content-type": "image/jpeg", "x-api-key": KEYS["acme"]},
+        body=jpeg_photo(width, height),
+    )
+
+
 def rest_api_event(
     method: str,
     path: str,
@@ -291,13 +301,7 @@ def test_rendition_bytes_from_the_folder_store_come_back_base64_and_head_without
     load_handler: Callable[..., ModuleType],
 ) -> None:
     module = load_handler()
-    event = http_api_event(
-        "POST",
-        "/v1/images",
-        headers={"content-type": "image/jpeg", "x-api-key": KEYS["acme"]},
-        body=jpeg_photo(640, 480),
-    )
-    image = json.loads(module.handler(event, CONTEXT)["body"])
+    image = json.loads(module.handler(raw_jpeg_post(640, 480), CONTEXT)["body"])
     get = http_api_event(
         "GET",
         f"/v1/images/{image['id']}/renditions/thumb",
@@ -415,12 +419,7 @@ def test_http_api_named_stage_routes_and_links_through_it(
     load_handler: Callable[..., ModuleType],
 ) -> None:
     module = load_handler()
-    event = http_api_event(
-        "POST",
-        "/prod/v1/images",
-        headers={"content-type": "image/jpeg", "x-api-key": KEYS["acme"]},
-        body=jpeg_photo(320, 240),
-    )
+    event = raw_jpeg_post(320, 240, path="/prod/v1/images")
     event["requestContext"]["stage"] = "prod"
     response = module.handler(event, CONTEXT)
     assert response["statusCode"] == 201, response
