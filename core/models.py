@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -69,6 +69,23 @@ class ImageMetadata:
     has_gps: bool = False
     icc_profile: str | None = None  # description of the embedded profile, if any
 
+    def to_json(self) -> dict[str, Any]:
+        """The fields as JSON values, in declaration order (taken_at as ISO 8601)."""
+        doc = {f.name: getattr(self, f.name) for f in fields(self)}
+        doc["taken_at"] = self.taken_at.isoformat() if self.taken_at else None
+        return doc
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> ImageMetadata:
+        """Back from to_json's shape; fields with a default may be missing (older documents)."""
+        values = {
+            f.name: doc[f.name] if f.default is MISSING else doc.get(f.name, f.default)
+            for f in fields(cls)
+        }
+        taken_at = values["taken_at"]
+        values["taken_at"] = datetime.fromisoformat(taken_at) if taken_at else None
+        return cls(**values)
+
 
 @dataclass(frozen=True, slots=True)
 class ProcessedImage:
@@ -125,24 +142,10 @@ class Manifest:
     attributes: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        meta = self.metadata
         return {
             "image_id": str(self.image_id),
             "customer_id": self.customer_id,
-            "sha256": meta.sha256,
-            "phash": meta.phash,
-            "format": meta.format,
-            "mode": meta.mode,
-            "width": meta.width,
-            "height": meta.height,
-            "frames": meta.frames,
-            "has_alpha": meta.has_alpha,
-            "bytes_in": meta.bytes_in,
-            "camera_make": meta.camera_make,
-            "camera_model": meta.camera_model,
-            "taken_at": meta.taken_at.isoformat() if meta.taken_at else None,
-            "has_gps": meta.has_gps,
-            "icc_profile": meta.icc_profile,
+            **self.metadata.to_json(),
             "renditions": [
                 {
                     "name": r.name,
@@ -161,27 +164,10 @@ class Manifest:
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> Manifest:
-        taken_at = doc.get("taken_at")
-        metadata = ImageMetadata(
-            sha256=doc["sha256"],
-            phash=doc["phash"],
-            format=doc["format"],
-            mode=doc["mode"],
-            width=doc["width"],
-            height=doc["height"],
-            frames=doc["frames"],
-            has_alpha=doc["has_alpha"],
-            bytes_in=doc["bytes_in"],
-            camera_make=doc.get("camera_make"),
-            camera_model=doc.get("camera_model"),
-            taken_at=datetime.fromisoformat(taken_at) if taken_at else None,
-            has_gps=doc.get("has_gps", False),
-            icc_profile=doc.get("icc_profile"),
-        )
         return cls(
             image_id=uuid.UUID(doc["image_id"]),
             customer_id=doc["customer_id"],
-            metadata=metadata,
+            metadata=ImageMetadata.from_json(doc),
             renditions=tuple(RenditionRecord(**r) for r in doc["renditions"]),
             created_at=datetime.fromisoformat(doc["created_at"]),
             source=doc["source"],

@@ -18,7 +18,7 @@ from core.bootstrap import Context
 from core.config import Settings, load_settings
 from core.errors import ErrorCode, TransientError
 from core.ingest import ingest, ingest_batch
-from core.models import IngestRequest, image_id_for, manifest_key
+from core.models import IngestRequest, Manifest, image_id_for, manifest_key
 from core.repository.migrations import upgrade
 from core.repository.objects import IMMUTABLE_CACHE_CONTROL, ObjectStore, open_object_store
 from core.repository.warehouse import Warehouse, create_warehouse_engine
@@ -128,6 +128,22 @@ def test_renditions_are_cached_for_good_and_the_manifest_is_revalidated(stack: S
     assert stack.ctx.objects.head(manifest_key(result.manifest.image_id)).cache_control == (
         "no-cache"
     )
+
+
+def test_the_stored_manifest_reads_back_as_the_one_ingest_wrote(stack: Stack) -> None:
+    photo = images.jpeg_photo(
+        320, 240, make="Fujifilm", model="X-T5", taken_at="2024:03:01 12:30:00", gps=True
+    )
+    result = ingest(_request(photo, attributes={"album": "summer"}), stack.ctx)
+    assert result.manifest is not None
+    key = manifest_key(result.manifest.image_id)
+    document = json.loads(stack.ctx.objects.get(key))
+
+    assert Manifest.from_json(document) == result.manifest
+    assert document["taken_at"] == "2024-03-01T12:30:00+00:00"
+    # Documents written before a field with a default existed still read.
+    older = {k: v for k, v in document.items() if k not in {"has_gps", "icc_profile"}}
+    assert Manifest.from_json(older).metadata.has_gps is False
 
 
 def test_same_bytes_from_four_threads_at_once_make_one_image(stack: Stack) -> None:
