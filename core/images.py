@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING
 
 from core.errors import Archived, NotFound, RestoreState
 from core.models import Manifest, RenditionRecord, manifest_key
@@ -101,19 +101,6 @@ def request_restore(
     return get_image(image_id, customer_id, ctx)
 
 
-@runtime_checkable
-class ImageListing(Protocol):
-    """What listing needs of the warehouse (the SQL warehouse has it; test doubles may not)."""
-
-    def list_images(
-        self,
-        customer_id: str,
-        limit: int = 50,
-        cursor: str | None = None,
-        since: datetime | None = None,
-    ) -> tuple[Sequence[ImageRecord], str | None]: ...
-
-
 @dataclass(frozen=True, slots=True)
 class ImagePage:
     """One page of a customer's images, oldest first; `next_cursor` None on the last page."""
@@ -132,10 +119,9 @@ def list_images(
 ) -> ImagePage:
     """The customer's images from the warehouse (a listing, not a point lookup). Raises
     PermanentError(INVALID_REQUEST) for a cursor the warehouse did not issue."""
-    warehouse = ctx.warehouse
-    if not isinstance(warehouse, ImageListing):
-        raise TypeError(f"{type(warehouse).__name__} cannot list images")
-    rows, next_cursor = warehouse.list_images(customer_id, limit=limit, cursor=cursor, since=since)
+    rows, next_cursor = ctx.warehouse.list_images(
+        customer_id, limit=limit, cursor=cursor, since=since
+    )
     return ImagePage(rows, next_cursor)
 
 

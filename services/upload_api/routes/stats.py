@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Protocol, runtime_checkable
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -17,20 +17,6 @@ from services.upload_api.deps import ContextDep, CustomerDep
 from services.upload_api.problems import ApiCode, ApiError, documented
 
 router = APIRouter(prefix="/v1/stats", tags=["stats"])
-
-
-@runtime_checkable
-class StatsReader(Protocol):
-    """What statistics need of the warehouse (the SQL warehouse has it; test doubles may not)."""
-
-    def stats(
-        self,
-        since: date | None = None,
-        until: date | None = None,
-        source: Source | None = None,
-        customer_id: str | None = None,
-        top_customers: int = 10,
-    ) -> Stats: ...
 
 
 def is_admin(customer: str, request: Request) -> bool:
@@ -74,10 +60,7 @@ def read_stats(
     top_customers: int = 10,
 ) -> Stats:
     """The one read behind the API, the dashboard and `imgpipe stats`: Warehouse.stats."""
-    warehouse = ctx.warehouse
-    if not isinstance(warehouse, StatsReader):
-        raise TypeError(f"{type(warehouse).__name__} cannot read statistics")
-    return warehouse.stats(
+    return ctx.warehouse.stats(
         since=since,
         until=until,
         source=source,
