@@ -131,14 +131,20 @@ class StreamConsumer:
     # -- one batch -----------------------------------------------------------------------------
 
     def _gather(self) -> list[KafkaRecord]:
-        """Up to batch_size records: wait for the first, then at most batch_window for more."""
+        """Up to batch_size records: wait (0.5 s at most) for the first, then at most
+        batch_window for more."""
         messages: list[Any] = []
         deadline: float | None = None
         while not self.stopping and len(messages) < self.batch_size:
-            timeout = 0.5 if deadline is None else deadline - time.monotonic()
-            if timeout <= 0:
-                break
-            got = self._consumer.consume(self.batch_size - len(messages), timeout=timeout)
+            if deadline is None:
+                # consume() returns when it has all it asked for or its timeout is up: asked
+                # for a whole batch, it would hold the first records back for the timeout.
+                got = self._consumer.consume(self.batch_size, timeout=0) or self._first(0.5)
+            else:
+                timeout = deadline - time.monotonic()
+                if timeout <= 0:
+                    break
+                got = self._consumer.consume(self.batch_size - len(messages), timeout=timeout)
             for message in got:
                 error = message.error()
                 if error is None:
@@ -158,6 +164,11 @@ class StreamConsumer:
             for m in messages
             if (m.topic(), m.partition()) in self._assigned
         ]
+
+    def _first(self, timeout: float) -> list[Any]:
+        """The next message or event, as soon as there is one, else nothing after timeout."""
+        message = self._consumer.poll(timeout)
+        return [] if message is None else [message]
 
     def _process(self, batch: list[KafkaRecord]) -> None:
         try:
