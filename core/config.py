@@ -176,6 +176,11 @@ class Settings(BaseSettings):
     admin_customers: StrList = Field(
         default_factory=list, description="Customers whose keys see every customer's statistics."
     )
+    cors_origins: StrList = Field(
+        default_factory=list,
+        description="Browser origins (https://app.example.com) that may call the API and upload "
+        "straight to the bucket; none by default.",
+    )
     max_request_bytes: int | None = Field(
         default=None, ge=1, description="Largest request body; defaults to max_bytes + 64 KiB."
     )
@@ -231,7 +236,9 @@ class Settings(BaseSettings):
         "ReportBatchItemFailures on the event source mapping); false: raise so Lambda retries.",
     )
 
-    @field_validator("kafka_topics", "admin_customers", "stream_allowed_buckets", mode="before")
+    @field_validator(
+        "kafka_topics", "admin_customers", "stream_allowed_buckets", "cors_origins", mode="before"
+    )
     @classmethod
     def _lists(cls, value: Any) -> Any:
         return _split_list(value)
@@ -267,6 +274,15 @@ class Settings(BaseSettings):
             raise ValueError("at least one rendition is needed")
         if len(set(names)) != len(names):
             raise ValueError(f"rendition names repeat: {names}")
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            scheme, _, rest = origin.partition("://")
+            if scheme not in {"http", "https"} or not rest or "/" in rest or origin == "*":
+                raise ValueError(f"{origin!r} is not an origin like https://app.example.com")
         return value
 
     @field_validator("storage_url")

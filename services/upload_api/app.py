@@ -6,6 +6,7 @@ from importlib import metadata
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
@@ -110,6 +111,15 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None) -> 
     app.add_middleware(BodyLimitMiddleware, limit=ctx.settings.request_limit)
     app.add_middleware(RequestLogMiddleware)  # sees every request and every error as sent
     app.add_middleware(SecurityHeadersMiddleware)  # cannot fail; covers the log's last-resort 500
+    if ctx.settings.cors_origins:  # outermost: a preflight is answered before auth or limits
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=ctx.settings.cors_origins,
+            allow_methods=["GET", "HEAD", "POST"],
+            allow_headers=["X-API-Key", "Content-Type", "Idempotency-Key", "X-Request-Id"],
+            expose_headers=["X-Request-Id", "Retry-After", "Location", "ETag"],
+            max_age=600,
+        )
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
