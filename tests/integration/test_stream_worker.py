@@ -235,6 +235,23 @@ def produced_then_read(bootstrap: str, topic: str, records: list[Outgoing]) -> l
 # -- the Lambda handler ----------------------------------------------------------------------
 
 
+def reported_failures(response: dict[str, Any]) -> list[tuple[str, int]]:
+    """(topic-partition, offset) of each batchItemFailures entry, in Kafka's object form."""
+    return sorted(
+        (f["itemIdentifier"]["partition"], f["itemIdentifier"]["offset"])
+        for f in response["batchItemFailures"]
+    )
+
+
+def first_offsets(records: list[KafkaRecord]) -> list[tuple[str, int]]:
+    """Each partition's first offset in the records, as Lambda must be told to resume."""
+    firsts: dict[str, int] = {}
+    for record in records:
+        key = record.topic_partition
+        firsts[key] = min(record.offset, firsts.get(key, record.offset))
+    return sorted(firsts.items())
+
+
 def test_lambda_handler_stores_broker_records_and_dead_letters_the_bad_in_the_bucket(
     stream: Stream, new_topic: NewTopicFactory, s3_client: Any
 ) -> None:
@@ -304,15 +321,7 @@ def test_lambda_handler_names_each_partitions_first_offset_when_the_database_is_
 
     with postgres_proxy.down():
         response = handle_event(event, ctx, BucketDeadLetters(ctx.objects))
-    failures = sorted(
-        (f["itemIdentifier"]["partition"], f["itemIdentifier"]["offset"])
-        for f in response["batchItemFailures"]
-    )
-    firsts = {}
-    for record in records:
-        firsts.setdefault(record.topic_partition, record.offset)
-        firsts[record.topic_partition] = min(firsts[record.topic_partition], record.offset)
-    assert failures == sorted(firsts.items())
+    assert reported_failures(response) == first_offsets(records)
     assert stream.events() == 0
 
     assert handle_event(event, ctx, BucketDeadLetters(ctx.objects)) == {"batchItemFailures": []}
@@ -336,15 +345,7 @@ def test_lambda_handler_retries_the_batch_until_the_dead_letter_topic_takes_its_
         response = handle_event(event, ctx, down)
     finally:
         down.close()
-    firsts: dict[str, int] = {}
-    for record in records:
-        firsts[record.topic_partition] = min(
-            record.offset, firsts.get(record.topic_partition, record.offset)
-        )
-    assert sorted(
-        (f["itemIdentifier"]["partition"], f["itemIdentifier"]["offset"])
-        for f in response["batchItemFailures"]
-    ) == sorted(firsts.items())
+    assert reported_failures(response) == first_offsets(records)
 
     up = TopicDeadLetters(stream.settings, dlq, ctx.objects)
     try:
