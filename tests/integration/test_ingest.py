@@ -372,3 +372,27 @@ def test_warehouse_down_after_objects_are_written_heals_on_retry_with_one_row(
     with engine.connect() as conn:
         assert conn.execute(sa.text("select count(*) from images")).scalar() == 1
         assert conn.execute(sa.text("select count(*) from ingest_events")).scalar() == 1
+
+
+def test_a_direct_upload_outlives_a_warehouse_outage_and_goes_once_its_rows_are_written(
+    make_settings: Callable[..., Settings],
+    postgres_url: str,
+    postgres_url_via_proxy: str,
+    postgres_proxy: FaultProxy,
+) -> None:
+    settings = make_settings(database_url=postgres_url_via_proxy, renditions=THUMB_ONLY)
+    upgrade(create_warehouse_engine(postgres_url))
+    ctx = Context(
+        settings,
+        open_object_store(settings),
+        Warehouse(create_warehouse_engine(settings.database_url)),
+    )
+    ctx.objects.put("uploads/u-9", images.jpeg_photo(320, 240), "image/jpeg")
+    request = _request(None, object_key="uploads/u-9", event_id="upload:u-9")
+
+    with postgres_proxy.down(), pytest.raises(TransientError):
+        ingest(request, ctx)
+    assert ctx.objects.exists("uploads/u-9")  # the retry still has its bytes
+
+    assert ingest(request, ctx).status == "processed"
+    assert not ctx.objects.exists("uploads/u-9")
