@@ -144,23 +144,9 @@ def write_renditions(
 
 
 def describe(path: Path, result: ProcessedImage, written: dict[str, str]) -> dict[str, Any]:
-    meta = result.metadata
     return {
         "path": str(path),
-        "sha256": meta.sha256,
-        "phash": meta.phash,
-        "format": meta.format,
-        "mode": meta.mode,
-        "width": meta.width,
-        "height": meta.height,
-        "frames": meta.frames,
-        "has_alpha": meta.has_alpha,
-        "bytes_in": meta.bytes_in,
-        "camera_make": meta.camera_make,
-        "camera_model": meta.camera_model,
-        "taken_at": meta.taken_at.isoformat() if meta.taken_at else None,
-        "has_gps": meta.has_gps,
-        "icc_profile": meta.icc_profile,
+        **result.metadata.to_json(),
         "bytes_out": result.bytes_out,
         "processing_ms": round(result.processing_ms, 3),
         "renditions": [
