@@ -38,7 +38,7 @@ import secrets
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -58,7 +58,10 @@ from core.errors import (
 if TYPE_CHECKING:
     from botocore.exceptions import ClientError
     from mypy_boto3_s3 import S3Client
-    from mypy_boto3_s3.type_defs import BucketLifecycleConfigurationTypeDef
+    from mypy_boto3_s3.type_defs import (
+        BucketLifecycleConfigurationTypeDef,
+        CORSConfigurationTypeDef,
+    )
 
     from core.config import Settings
 
@@ -569,6 +572,7 @@ _UNSET = frozenset(
         "NoSuchPublicAccessBlockConfiguration",
         "ServerSideEncryptionConfigurationNotFoundError",
         "NoSuchBucketPolicy",
+        "NoSuchCORSConfiguration",
     ]
 )
 
@@ -669,6 +673,26 @@ def _lifecycle_rules(
     ]
 
 
+CORS_RULE_ID = "imgpipe-browser-uploads"
+
+
+def cors_rules(settings: Settings) -> list[dict[str, Any]]:
+    """The bucket's CORS rules: the web application's origins may send direct uploads (presigned
+    PUT or POST) and fetch renditions it was redirected to. None without configured origins."""
+    if not settings.cors_origins:
+        return []
+    return [
+        {
+            "ID": CORS_RULE_ID,
+            "AllowedOrigins": list(settings.cors_origins),
+            "AllowedMethods": ["GET", "HEAD", "POST", "PUT"],
+            "AllowedHeaders": ["Content-Type", "Content-Length", "x-amz-*"],
+            "ExposeHeaders": ["ETag"],
+            "MaxAgeSeconds": 600,
+        }
+    ]
+
+
 def tls_only_statement(bucket: str, partition: str = "aws") -> dict[str, Any]:
     """The bucket policy statement that refuses every request not made over TLS."""
     return {
@@ -708,6 +732,17 @@ def _normal_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
     return normal
 
 
+def _normal_cors(rules: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """CORS rules compared as sets of values, as S3 may echo them in another order."""
+    return sorted(
+        (
+            {key: sorted(value) if isinstance(value, list) else value for key, value in r.items()}
+            for r in rules
+        ),
+        key=lambda rule: str(rule.get("ID", "")),
+    )
+
+
 def _normal_statement(statement: Mapping[str, Any]) -> dict[str, Any]:
     def as_list(value: Any) -> list[Any]:
         return sorted(value) if isinstance(value, list) else [value]
@@ -741,6 +776,7 @@ class S3Store:
         abort_multipart_days: int = 1,
         idempotency_expire_days: int = 1,
         pool_connections: int = MIN_POOL_CONNECTIONS,
+        cors: Sequence[dict[str, Any]] = (),
     ) -> None:
         self.bucket = bucket
         self.prefix = prefix
@@ -754,6 +790,7 @@ class S3Store:
             "idempotency_expire_days": idempotency_expire_days,
         }
         self._pool_connections = pool_connections
+        self._cors = [dict(rule) for rule in cors]
         self._client: S3Client | None = None
         self._lock = threading.Lock()
 
@@ -771,6 +808,7 @@ class S3Store:
             abort_multipart_days=settings.abort_multipart_days,
             idempotency_expire_days=settings.idempotency_expire_days,
             pool_connections=2 * settings.ingest_workers,
+            cors=cors_rules(settings),
         )
 
     # the client
@@ -1078,9 +1116,23 @@ class S3Store:
                 )
                 changed.append("lifecycle")
 
+            if _normal_cors(current["cors_rules"]) != _normal_cors(self._cors):
+                if self._cors:
+                    client.put_bucket_cors(
+                        Bucket=self.bucket,
+                        CORSConfiguration=cast(
+                            "CORSConfigurationTypeDef", {"CORSRules": self._cors}
+                        ),
+                    )
+                else:
+                    client.delete_bucket_cors(Bucket=self.bucket)
+                changed.append("cors")
+
             applied = self.describe()
 
         mismatches = self._mismatches(applied, desired_rules, wanted)
+        if _normal_cors(applied["cors_rules"]) != _normal_cors(self._cors):
+            mismatches.append(f"CORS rules are {applied['cors_rules']}")
         if mismatches:
             raise ConfigError(
                 f"s3://{self.bucket}: read back differs from what was applied: "
@@ -1172,6 +1224,7 @@ class S3Store:
             sse = self._unless_unset(lambda: client.get_bucket_encryption(Bucket=self.bucket))
             lifecycle, minimum = self._read_lifecycle()
             policy = self._read_policy()
+            cors = self._unless_unset(lambda: client.get_bucket_cors(Bucket=self.bucket))
         public_access = dict(block["PublicAccessBlockConfiguration"]) if block else None
         rules = sse["ServerSideEncryptionConfiguration"]["Rules"] if sse else []
         algorithms = {
@@ -1189,5 +1242,6 @@ class S3Store:
             "policy": policy,
             "lifecycle_rules": lifecycle,
             "transition_default_minimum_size": minimum,
+            "cors_rules": [dict(rule) for rule in cors["CORSRules"]] if cors else [],
             "presign_expiry_seconds": self.presign_expiry_seconds,
         }

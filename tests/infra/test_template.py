@@ -426,3 +426,26 @@ def test_expanded_check_catches_a_dangling_reference(template: dict[str, Any]) -
         "Fn::GetAtt": ["NoSuchQueue", "Arn"]
     }
     assert any("NoSuchQueue" in problem for problem in lint_expanded(broken))
+
+
+def test_bucket_cors_equals_what_imgpipe_storage_setup_applies(
+    template: dict[str, Any], parameters: dict[str, Any]
+) -> None:
+    from core.config import Settings
+    from core.repository.objects import cors_rules
+
+    origins = "https://app.example.com,https://admin.example.com"
+    conditional = bucket(template)["CorsConfiguration"]["Fn::If"]
+    assert conditional[0] == "HasCorsOrigins"
+    assert conditional[2] == {"Ref": "AWS::NoValue"}  # no origins: no CORS at all
+    (rule,) = resolve(conditional[1], {**parameters, "CorsOrigins": origins})["CorsRules"]
+    as_s3_api = {
+        "ID": rule["Id"],
+        "AllowedOrigins": rule["AllowedOrigins"],
+        "AllowedMethods": rule["AllowedMethods"],
+        "AllowedHeaders": rule["AllowedHeaders"],
+        "ExposeHeaders": rule["ExposedHeaders"],
+        "MaxAgeSeconds": rule["MaxAge"],
+    }
+    settings = Settings(storage_url=f"s3://{SAMPLE_BUCKET}", cors_origins=origins)
+    assert [as_s3_api] == cors_rules(settings)

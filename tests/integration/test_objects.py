@@ -12,13 +12,14 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import httpx
 import pytest
+from botocore.exceptions import ClientError
 
 from core.config import Settings, load_settings
 from core.errors import Archived, ErrorCode, NotFound, PermanentError, TransientError
@@ -517,6 +518,25 @@ def test_setup_a_second_time_changes_nothing(s3_settings: Settings) -> None:
     assert {k: v for k, v in second.items() if k != "changed"} == {
         k: v for k, v in first.items() if k != "changed"
     }
+
+
+def test_setup_opens_the_bucket_to_the_web_application_origins_only(
+    make_settings: Callable[..., Settings], s3_client: S3Client, s3_bucket: str
+) -> None:
+    origins = ["https://app.example.com"]
+    store = open_object_store(make_settings(cors_origins=origins))
+
+    report = store.ensure_bucket_policy()
+
+    assert "cors" in report["changed"]
+    (rule,) = s3_client.get_bucket_cors(Bucket=s3_bucket)["CORSRules"]
+    assert rule["AllowedOrigins"] == origins
+    assert set(rule["AllowedMethods"]) == {"GET", "HEAD", "POST", "PUT"}
+    assert store.ensure_bucket_policy()["changed"] == []
+
+    open_object_store(make_settings()).ensure_bucket_policy()  # origins withdrawn
+    with pytest.raises(ClientError, match="NoSuchCORSConfiguration"):
+        s3_client.get_bucket_cors(Bucket=s3_bucket)
 
 
 def test_setup_keeps_rules_and_statements_that_are_not_imgpipes(
