@@ -1251,9 +1251,10 @@ def open_warehouse(settings: Settings | None = None) -> Warehouse:
     if engine.dialect.name == "sqlite" and url not in _migrated:
         with _engines_lock:
             if url not in _migrated:
-                from core.repository.migrations import upgrade
+                from core.repository.migrations import at_head, upgrade
 
                 with translate_errors("migrating the embedded database"):
-                    upgrade(engine)
+                    if not at_head(engine):
+                        upgrade(engine)
                 _migrated.add(url)
     return Warehouse(engine)

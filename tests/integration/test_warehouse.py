@@ -197,6 +197,17 @@ def test_migrations_from_empty_create_every_table_and_view(engine: Engine) -> No
     assert migrations.current(engine) == migrations.head()
 
 
+def test_head_constant_is_the_newest_migration_and_tells_a_migrated_database(
+    engine: Engine,
+) -> None:
+    assert migrations.head() == migrations.HEAD
+    assert not migrations.at_head(engine)
+    migrations.upgrade(engine, "0001")
+    assert not migrations.at_head(engine)
+    migrations.upgrade(engine)
+    assert migrations.at_head(engine)
+
+
 def test_migrations_go_down_to_empty_and_up_again(engine: Engine) -> None:
     migrations.upgrade(engine)
     migrations.downgrade(engine, "base")
