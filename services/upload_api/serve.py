@@ -29,8 +29,9 @@ def run(args: argparse.Namespace) -> int:
     shown = "localhost" if args.host in {"0.0.0.0", "::"} else args.host  # noqa: S104
     base = f"http://{shown}:{args.port}"
     print(f"imgpipe upload API on {base}", flush=True)
-    print(f"  docs:    {base}/docs  (ReDoc: {base}/redoc)", flush=True)
-    print(f"  storage: {settings.storage_url}", flush=True)
+    print(f"  docs:      {base}/docs  (ReDoc: {base}/redoc)", flush=True)
+    print(f"  dashboard: {base}/dashboard  (fill it: imgpipe demo)", flush=True)
+    print(f"  storage:   {settings.storage_url}", flush=True)
     uvicorn.run(
         "services.upload_api.app:create_app",
         factory=True,
