@@ -52,7 +52,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, moto_server: str) -> Iterat
     }
     with serving(workdir, env) as (base, log):
         yield base
-    assert f"docs:    {base}/docs" in log.read_text()
+    assert f"docs:      {base}/docs" in log.read_text()
+    assert f"dashboard: {base}/dashboard" in log.read_text()
 
 
 def test_upload_a_photo_follow_the_redirect_and_get_the_bytes(server: str) -> None:
