@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean install lock lint-infra
+.PHONY: run test lint bench clean install lock lint-infra system-packages
 
 # checkov pins many packages of its own: it gets a virtualenv of its own, pinned so that CI
 # runs the same checks as a laptop.
@@ -28,8 +28,17 @@ lint: $(STAMP) lint-infra
 	$(BIN)/ruff format --check core services tests bench
 	$(BIN)/mypy
 
-test: lint
+test: lint system-packages
 	$(BIN)/pytest
+
+# Debian programs the tests drive for real: kcat (a third-party Kafka client, for interop) and
+# headless Chromium (the dashboard's and the docs' browser tests). Installed when missing;
+# the tests fail, never skip, without them.
+APT := $(if $(filter 0,$(shell id -u)),,sudo) apt-get
+system-packages:
+	@command -v kcat >/dev/null || { $(APT) update -qq && $(APT) install -y -qq kcat; }
+	@{ command -v chromium >/dev/null && command -v chromedriver >/dev/null; } \
+	  || { $(APT) update -qq && $(APT) install -y -qq chromium chromium-driver; }
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
 from tests.api.conftest import ROOT
+from tests.harness.tools import chromium
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium"),
-]
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.mark.parametrize(
@@ -26,48 +20,29 @@ pytestmark = [
 def test_docs_render_with_no_request_leaving_the_machine(
     embedded_server: str, page: str, rendered: str, tmp_path: Path
 ) -> None:
-    from playwright.sync_api import sync_playwright
-
     outside: list[str] = []
     failed: list[str] = []
     errors: list[str] = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "profile"),  # a fresh --user-data-dir
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-            ],
-        )
-        try:
-            browser_page = browser.new_page()
+    with chromium(tmp_path / "profile") as browser:
+        browser_page = browser.new_page()
 
-            def route(request_route, request) -> None:  # type: ignore[no-untyped-def]
-                host = urlparse(request.url).hostname
-                if request.url.startswith(("data:", "blob:")) or host == "127.0.0.1":
-                    request_route.continue_()
-                else:
-                    outside.append(request.url)
-                    request_route.abort()
+        def route(request_route, request) -> None:  # type: ignore[no-untyped-def]
+            host = urlparse(request.url).hostname
+            if request.url.startswith(("data:", "blob:")) or host == "127.0.0.1":
+                request_route.continue_()
+            else:
+                outside.append(request.url)
+                request_route.abort()
 
-            browser_page.route("**/*", route)
-            browser_page.on("requestfailed", lambda request: failed.append(request.url))
-            browser_page.on(
-                "console", lambda m: errors.append(m.text) if m.type == "error" else None
-            )
-            browser_page.goto(f"{embedded_server}{page}", wait_until="networkidle")
-            browser_page.wait_for_selector(rendered, timeout=30_000)
-            text = browser_page.inner_text("body")
-            artifacts = ROOT / "test-artifacts"
-            artifacts.mkdir(exist_ok=True)
-            browser_page.screenshot(path=str(artifacts / f"api{page.replace('/', '-')}.png"))
-        finally:
-            browser.close()
+        browser_page.route("**/*", route)
+        browser_page.on("requestfailed", lambda request: failed.append(request.url))
+        browser_page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        browser_page.goto(f"{embedded_server}{page}", wait_until="networkidle")
+        browser_page.wait_for_selector(rendered, timeout=30_000)
+        text = browser_page.inner_text("body")
+        artifacts = ROOT / "test-artifacts"
+        artifacts.mkdir(exist_ok=True)
+        browser_page.screenshot(path=str(artifacts / f"api{page.replace('/', '-')}.png"))
     assert outside == []
     assert failed == []
     assert errors == []

@@ -10,7 +10,6 @@ enforces MSK's).
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import time
@@ -25,6 +24,7 @@ from confluent_kafka import Consumer, KafkaException, Message, Producer, TopicPa
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from tests.harness.proxy import free_port
+from tests.harness.tools import required_program
 
 EXPLICIT = "IMGPIPE_TEST_KAFKA_BOOTSTRAP"
 # What every consumer in the tests adds to imgpipe's own configuration.
@@ -249,9 +249,8 @@ def committed(bootstrap: str, group: str, topic: str) -> dict[int, int]:
 @pytest.fixture
 def s3_kafka(moto_server: str, tmp_path: Path, aws_env: None) -> Iterator[TansuBroker]:
     """A broker of its own that keeps topics, records and committed offsets in a bucket on the
-    moto server, so that a drill can restart it. Skipped against an explicit Kafka."""
-    if os.environ.get(EXPLICIT):
-        pytest.skip(f"{EXPLICIT} names a broker the tests cannot restart")
+    moto server, so that a drill can restart it: started here even when the other tests run
+    against an explicit Kafka, which a test cannot restart."""
     import boto3
 
     from tests.harness.s3 import DUMMY_AWS_ENV, REGION
@@ -310,9 +309,7 @@ def wheel_librdkafka_dir(into: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def kcat(tmp_path_factory: pytest.TempPathFactory) -> Kcat:
-    path = shutil.which("kcat")
-    if path is None:
-        pytest.skip("kcat is not installed (Debian package kcat; .ci/run installs it)")
+    path = required_program("kcat", "kcat")
     libs = wheel_librdkafka_dir(tmp_path_factory.mktemp("librdkafka"))
     env = {**os.environ, "LD_LIBRARY_PATH": str(libs)}
     return Kcat(path, env)
