@@ -133,53 +133,22 @@ def load_main(argv: list[str]) -> int:
 # --- the API under uvicorn -------------------------------------------------------------------
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextlib.contextmanager
 def api_server(workdir: Path) -> Iterator[tuple[str, int, dict[str, str]]]:
     """`imgpipe serve` (uvicorn, 1 worker, embedded defaults in workdir): URL, pid, env."""
-    import httpx
+    from tests.harness.process import answers_http, running
+    from tests.harness.proxy import free_port
 
     port = free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith("IMGPIPE_")}
     env["PYTHONPATH"] = str(ROOT)
     env["IMGPIPE_LOG_LEVEL"] = "WARNING"  # a log line per request is not what is measured
-    with (workdir / "serve.log").open("wb") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "serve", "--port", str(port)],
-            cwd=workdir,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if server.poll() is not None:
-                raise RuntimeError((workdir / "serve.log").read_text())
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("imgpipe serve did not become ready")
-            time.sleep(0.2)
+    command = [sys.executable, "-m", "services.cli", "serve", "--port", str(port)]
+    ready = answers_http(f"{base}/readyz")
+    log = workdir / "serve.log"
+    with running(command, log, ready, what="imgpipe serve", env=env, cwd=workdir) as server:
         yield base, server.pid, env
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 def process_cpu_seconds(pid: int) -> float:

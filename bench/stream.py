@@ -26,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import subprocess
 import sys
 import tempfile
 import threading
@@ -58,33 +57,19 @@ REGION = "us-east-1"
 
 @contextlib.contextmanager
 def moto_server() -> Iterator[str]:
+    from tests.harness.process import answers_http, running
     from tests.harness.proxy import free_port
     from tests.harness.s3 import DUMMY_AWS_ENV
 
     os.environ.update(DUMMY_AWS_ENV)
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     endpoint = f"http://127.0.0.1:{port}"
-    try:
-        import httpx
-
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{endpoint}/moto-api/data.json", timeout=1.0)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-        yield endpoint
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    ready = answers_http(f"{endpoint}/moto-api/data.json", ok_only=False)
+    with tempfile.TemporaryDirectory(prefix="imgpipe-bench-moto-") as folder:
+        log = Path(folder) / "moto.log"
+        with running(command, log, ready, what="moto server", timeout=30):
+            yield endpoint
 
 
 @contextlib.contextmanager

@@ -6,20 +6,18 @@ import contextlib
 import hashlib
 import logging
 import os
-import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from core.bootstrap import build_context
 from core.config import Settings, load_settings
 from services.upload_api.app import create_app
+from tests.harness.process import answers_http, running
 from tests.harness.proxy import free_port
 from tests.harness.s3 import MakeSettings
 
@@ -114,36 +112,11 @@ def serving(workdir: Path, env: dict[str, str]) -> Iterator[tuple[str, Path]]:
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), **env}
     full_env.pop("AWS_LAMBDA_FUNCTION_NAME", None)
     log = workdir / f"serve-{port}.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "serve", "--port", str(port)],
-            cwd=workdir,
-            env=full_env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"imgpipe serve exited: {log.read_text()}")
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"imgpipe serve did not answer: {log.read_text()}")
-            time.sleep(0.2)
+    command = [sys.executable, "-m", "services.cli", "serve", "--port", str(port)]
+    ready = answers_http(f"{base}/healthz")
+    with running(command, log, ready, what="imgpipe serve", env=full_env, cwd=workdir):
         yield base, log
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture(scope="session")

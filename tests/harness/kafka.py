@@ -10,7 +10,6 @@ enforces MSK's).
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import time
 import uuid
@@ -23,6 +22,7 @@ import pytest
 from confluent_kafka import Consumer, KafkaException, Message, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from tests.harness import process
 from tests.harness.proxy import free_port
 from tests.harness.tools import required_program
 
@@ -44,19 +44,6 @@ def tansu_binary() -> Path:
     return path
 
 
-def _wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"tansu exited ({process.returncode}): {log.read_text()}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"tansu did not listen on {port}: {log.read_text()}")
-
-
 @dataclass
 class TansuBroker:
     """A Tansu broker process on a fixed loopback port; stop() and start() keep the port."""
@@ -76,34 +63,18 @@ class TansuBroker:
 
     def start(self) -> TansuBroker:
         url = f"tcp://127.0.0.1:{self.port}"
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [
-                    str(tansu_binary()),
-                    "broker",
-                    "--listener-url",
-                    url,
-                    "--advertised-listener-url",
-                    url,
-                    "--storage-engine",
-                    self.storage,
-                ],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env=self.env,
-            )
-        _wait_for_port(self.port, self.process, self.log)
+        command = [str(tansu_binary()), "broker", "--listener-url", url]
+        command += ["--advertised-listener-url", url, "--storage-engine", self.storage]
+        self.process = process.start(command, self.log, env=self.env)
+        process.wait_until(
+            process.listens(self.port), self.process, self.log, what="tansu", timeout=30
+        )
         return self
 
     def stop(self) -> None:
         if self.process is None:
             return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        process.stop(self.process)
         self.process = None
 
     def restart(self, down_for: float = 0.0) -> None:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,6 +14,7 @@ import pytest
 
 from core.config import Settings, load_settings
 from tests.harness.moto_server import HELD, RESTORE_MODEL
+from tests.harness.process import answers_http, running
 from tests.harness.proxy import FaultProxy, free_port
 
 if TYPE_CHECKING:
@@ -44,43 +43,17 @@ UNSET_AWS_ENV = (
 )
 
 
-def _wait_until_up(endpoint: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"moto server exited ({process.returncode}): {log.read_text()}")
-        try:
-            httpx.get(f"{endpoint}/moto-api/data.json", timeout=1.0)
-            return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise RuntimeError(f"moto server did not answer on {endpoint}: {log.read_text()}")
-
-
 @pytest.fixture(scope="session")
 def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Start moto's server (see moto_server.py) once per session; yield its endpoint URL."""
     port = free_port()
     log = tmp_path_factory.mktemp("moto") / "moto.log"
-    env = {**os.environ, **DUMMY_AWS_ENV}
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, str(MOTO_ENTRY), "-H", "127.0.0.1", "-p", str(port)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
     endpoint = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(endpoint, process, log)
+    command = [sys.executable, str(MOTO_ENTRY), "-H", "127.0.0.1", "-p", str(port)]
+    ready = answers_http(f"{endpoint}/moto-api/data.json", ok_only=False)
+    env = {**os.environ, **DUMMY_AWS_ENV}
+    with running(command, log, ready, what="moto server", env=env, timeout=30):
         yield endpoint
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def reset_moto(endpoint: str) -> None:
