@@ -43,16 +43,13 @@ def ingest(request: IngestRequest, ctx: Context) -> IngestResult:
 
 def ingest_batch(requests: Sequence[IngestRequest], ctx: Context) -> list[IngestResult]:
     """Ingest images: process them (in a few threads), store their objects, then write all of
-    their rows in one transaction. A TransientError leaves nothing a retry cannot finish."""
+    their rows in one transaction. A TransientError leaves nothing a retry cannot finish.
+    Direct uploads (object_key) are left in place: see discard_upload."""
     sources = [_Source.read(request, ctx) for request in requests]
     # An image sent twice in one batch is stored once, as its first request describes it.
     unique = {s.image_id: s for s in reversed(sources) if s.image_id is not None}
     stored = dict(ctx.map(lambda s: (s.image_id, _store(s, ctx)), list(unique.values())))
-    results = ctx.warehouse.write_batch([_result(s, stored.get(s.image_id)) for s in sources])
-    for source in sources:
-        if source.request.object_key is not None:
-            _discard_upload(ctx.objects, source.request.object_key)
-    return results
+    return ctx.warehouse.write_batch([_result(s, stored.get(s.image_id)) for s in sources])
 
 
 @dataclass(slots=True)
@@ -183,8 +180,9 @@ def _result(source: _Source, outcome: Manifest | PermanentError | None) -> Inges
     )
 
 
-def _discard_upload(objects: ObjectStore, key: str) -> None:
-    """A direct upload is done with once its rows are written; lifecycle expires any left over."""
+def discard_upload(objects: ObjectStore, key: str) -> None:
+    """Delete a direct upload its caller is done with: after the rows are written and after
+    whatever tells a retry what the upload became. Lifecycle expires any left over."""
     try:
         objects.delete(key)
     except TransientError as error:

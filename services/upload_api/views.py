@@ -112,18 +112,29 @@ def _storage(state: StoredRendition) -> StorageOut:
     )
 
 
-async def ingest_response(request: Request, ctx: Context, job: IngestRequest) -> JSONResponse:
-    """Ingest one image and answer: 201 when new, 200 with `duplicate: true` when this customer
-    had sent the same bytes before, a problem when refused. TransientError propagates (503)."""
+async def ingested(ctx: Context, job: IngestRequest) -> tuple[Manifest, bool]:
+    """Ingest one image: its manifest and whether it was a duplicate, or the refusal raised as
+    a PermanentError (a problem). TransientError propagates (503)."""
     result = await run_in_threadpool(ingest, job, ctx)
     if result.status == "rejected" or result.manifest is None:
         raise PermanentError(
             result.error_code or ErrorCode.INVALID_REQUEST, result.error_detail or "refused"
         )
-    duplicate = result.status == "duplicate"
-    body = image_out(request, result.manifest, duplicate=duplicate)
+    return result.manifest, result.status == "duplicate"
+
+
+def ingest_answer(request: Request, manifest: Manifest, *, duplicate: bool) -> JSONResponse:
+    """201 with the image when new, 200 with `duplicate: true` when this customer had sent
+    the same bytes before."""
+    body = image_out(request, manifest, duplicate=duplicate)
     return JSONResponse(
         body.model_dump(mode="json"),
         status_code=200 if duplicate else 201,
-        headers={"Location": image_url(request, result.manifest.image_id)},
+        headers={"Location": image_url(request, manifest.image_id)},
     )
+
+
+async def ingest_response(request: Request, ctx: Context, job: IngestRequest) -> JSONResponse:
+    """Ingest one image and answer it (see ingested and ingest_answer)."""
+    manifest, duplicate = await ingested(ctx, job)
+    return ingest_answer(request, manifest, duplicate=duplicate)

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 from fastapi.testclient import TestClient
 
+from core.bootstrap import Context, build_context
 from core.config import Settings
+from core.errors import TransientError
+from services.upload_api.app import create_app
 from tests.api.conftest import headers_for
 from tests.images import SVG, jpeg_photo
 
@@ -91,6 +95,53 @@ def test_a_bad_upload_is_refused_at_completion_like_a_post(client: TestClient) -
     response = client.post(upload["complete_url"], headers=ACME)
     assert response.status_code == 415
     assert response.json()["code"] == "unsupported_format"
+
+
+class _RecordWriteFailsOnce:
+    """The real store, but the first write of an upload record naming its image fails, as
+    when storage goes away (or Lambda stops) between ingesting and recording the outcome."""
+
+    def __init__(self, store: Any) -> None:
+        self._store = store
+        self.failed = False
+
+    def put(
+        self, key: str, data: bytes, content_type: str, cache_control: str | None = None
+    ) -> None:
+        if key.startswith("uploads/") and b'"image_id"' in data and not self.failed:
+            self.failed = True
+            raise TransientError("storage went away")
+        self._store.put(key, data, content_type, cache_control)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+
+def test_a_completion_retried_after_a_fault_answers_the_image_and_then_discards_the_upload(
+    settings: Settings,
+) -> None:
+    base = build_context(settings)
+    objects = _RecordWriteFailsOnce(base.objects)
+    ctx = Context(settings, objects, base.warehouse)  # type: ignore[arg-type]
+    with TestClient(create_app(ctx=ctx), raise_server_exceptions=False) as client:
+        data = jpeg_photo(640, 480)
+        upload = client.post("/v1/uploads", json={"content_type": "image/jpeg"}, headers=ACME)
+        upload_id = upload.json()["upload_id"]
+        send(client, upload.json(), data, "image/jpeg")
+
+        failed = client.post(upload.json()["complete_url"], headers=ACME)
+        assert failed.status_code == 503
+        assert objects.failed
+        assert base.objects.exists(f"uploads/{upload_id}")  # kept for the retry
+
+        retried = client.post(upload.json()["complete_url"], headers=ACME)
+        assert retried.status_code == 201, retried.text
+        assert not base.objects.exists(f"uploads/{upload_id}")
+
+        again = client.post(upload.json()["complete_url"], headers=ACME)
+        assert again.status_code == 200
+        assert again.json()["id"] == retried.json()["id"]
+    base.close()
 
 
 def test_local_signed_urls_refuse_a_wrong_signature_and_an_oversize_body(

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from core.bootstrap import Context
 from core.config import Settings, load_settings
 from core.errors import ErrorCode, TransientError
-from core.ingest import ingest, ingest_batch
+from core.ingest import discard_upload, ingest, ingest_batch
 from core.models import IngestRequest, Manifest, image_id_for, manifest_key
 from core.repository.migrations import upgrade
 from core.repository.objects import IMMUTABLE_CACHE_CONTROL, ObjectStore, open_object_store
@@ -291,12 +291,16 @@ def test_an_unreadable_manifest_is_written_again_rather_than_failing_every_retry
     assert json.loads(stack.ctx.objects.get(manifest_key(image_id)))["image_id"] == str(image_id)
 
 
-def test_a_direct_upload_is_ingested_from_storage_and_then_removed(stack: Stack) -> None:
+def test_a_direct_upload_is_ingested_from_storage_and_left_for_its_caller_to_discard(
+    stack: Stack,
+) -> None:
     photo = images.jpeg_photo(320, 240)
     stack.ctx.objects.put("uploads/u-1", photo, "image/jpeg")
     result = ingest(_request(None, object_key="uploads/u-1"), stack.ctx)
     assert result.status == "processed"
     assert result.bytes_in == len(photo)
+    assert "uploads/u-1" in stack.list_objects()  # the caller records the outcome first
+    discard_upload(stack.ctx.objects, "uploads/u-1")
     assert "uploads/u-1" not in stack.list_objects()
 
 
@@ -374,7 +378,7 @@ def test_warehouse_down_after_objects_are_written_heals_on_retry_with_one_row(
         assert conn.execute(sa.text("select count(*) from ingest_events")).scalar() == 1
 
 
-def test_a_direct_upload_outlives_a_warehouse_outage_and_goes_once_its_rows_are_written(
+def test_a_direct_upload_outlives_a_warehouse_outage_and_is_ingested_on_retry(
     make_settings: Callable[..., Settings],
     postgres_url: str,
     postgres_url_via_proxy: str,
@@ -395,4 +399,4 @@ def test_a_direct_upload_outlives_a_warehouse_outage_and_goes_once_its_rows_are_
     assert ctx.objects.exists("uploads/u-9")  # the retry still has its bytes
 
     assert ingest(request, ctx).status == "processed"
-    assert not ctx.objects.exists("uploads/u-9")
+    assert ctx.objects.exists("uploads/u-9")  # its caller discards it, once it has recorded it

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from core import images
 from core.bootstrap import Context
 from core.errors import ErrorCode, NotFound, PermanentError
+from core.ingest import discard_upload
 from core.models import IngestRequest
 from core.repository.objects import PresignedUpload
 from services.upload_api.deps import ContextDep, CustomerDep, IdempotencyKeyDep
@@ -28,7 +29,7 @@ from services.upload_api.schemas import (
     ok_response,
     stored_image_responses,
 )
-from services.upload_api.views import image_url, ingest_response, view_out
+from services.upload_api.views import image_url, ingest_answer, ingested, view_out
 
 router = APIRouter(prefix="/v1/uploads", tags=["uploads"])
 
@@ -167,16 +168,18 @@ async def complete_upload(
             object_key=upload_key(upload_id),
             declared_type=record.get("content_type"),
         )
-        response = await ingest_response(request, ctx, job)
-        stored = json.loads(bytes(response.body))
+        manifest, duplicate = await ingested(ctx, job)
+        # The record learns the image before the upload goes: a retry that finds no upload
+        # then answers the image instead of a 404.
         await run_in_threadpool(
             ctx.objects.put,
             _record_key(upload_id),
-            json.dumps({**record, "image_id": stored["id"]}).encode(),
+            json.dumps({**record, "image_id": str(manifest.image_id)}).encode(),
             "application/json",
             "no-store",
         )
-        return response
+        await run_in_threadpool(discard_upload, ctx.objects, upload_key(upload_id))
+        return ingest_answer(request, manifest, duplicate=duplicate)
 
     return await idempotent(
         request,
