@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+APT := $(if $(filter 0,$(shell id -u)),,sudo) apt-get
 
 .PHONY: run test lint bench clean install lock lint-infra system-packages
 
@@ -13,6 +14,8 @@ CHECKOV_VERSION := 3.3.30
 TOOLS_STAMP := $(TOOLS)/.checkov-$(CHECKOV_VERSION)
 
 $(STAMP): pyproject.toml
+	@# Debian's python3 makes virtualenvs only with its python3-venv package.
+	@$(PYTHON) -c 'import ensurepip' 2>/dev/null || { $(APT) update -qq && $(APT) install -y -qq python3-venv; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip uv
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev]'
@@ -34,11 +37,9 @@ test: lint system-packages
 # Debian programs the tests drive for real: kcat (a third-party Kafka client, for interop) and
 # headless Chromium (the dashboard's and the docs' browser tests). Installed when missing;
 # the tests fail, never skip, without them.
-APT := $(if $(filter 0,$(shell id -u)),,sudo) apt-get
 system-packages:
 	@command -v kcat >/dev/null || { $(APT) update -qq && $(APT) install -y -qq kcat; }
-	@{ command -v chromium >/dev/null && command -v chromedriver >/dev/null; } \
-	  || { $(APT) update -qq && $(APT) install -y -qq chromium chromium-driver; }
+	@command -v chromium >/dev/null || { $(APT) update -qq && $(APT) install -y -qq chromium; }
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.common import median
+
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_RATIO = 1.3
 ROUNDS = 7
@@ -286,8 +288,8 @@ def measure(rounds: int = ROUNDS) -> dict[str, Any]:
     for path in PATHS:
         cold_runs = timings[path.image]["cold"]
         floor_runs = timings[path.image]["floor"]
-        cold_ms = _median([run.wall_ms for run in cold_runs])
-        floor_ms = _median([run.wall_ms for run in floor_runs])
+        cold_ms = median([run.wall_ms for run in cold_runs])
+        floor_ms = median([run.wall_ms for run in floor_runs])
         imported = set(cold_runs[-1].modules)
         results[path.image] = {
             "handler": path.handler,
@@ -295,8 +297,8 @@ def measure(rounds: int = ROUNDS) -> dict[str, Any]:
             if path.image == "upload-api"
             else "MSK event, one 64x64 JPEG record",
             "cold_ms": round(cold_ms, 1),
-            "cold_import_ms": round(_median([run.import_ms for run in cold_runs]), 1),
-            "cold_invoke_ms": round(_median([run.invoke_ms for run in cold_runs]), 1),
+            "cold_import_ms": round(median([run.import_ms for run in cold_runs]), 1),
+            "cold_invoke_ms": round(median([run.invoke_ms for run in cold_runs]), 1),
             "floor_ms": round(floor_ms, 1),
             "floor_modules": list(path.floor),
             "ratio": round(cold_ms / floor_ms, 3),
@@ -304,12 +306,6 @@ def measure(rounds: int = ROUNDS) -> dict[str, Any]:
             "runs": len(cold_runs),
         }
     return results
-
-
-def _median(values: list[float]) -> float:
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def main() -> int:

@@ -47,10 +47,16 @@ def _photo_pixels(name: str) -> bytes:
     return photo_path(name).read_bytes()
 
 
-def photo_image(name: str = "coffee") -> Image.Image:
-    """A real photograph, decoded to RGB."""
+@cache
+def _photo_rgb(name: str) -> Image.Image:
+    # Decoded once per session: the stream tests build hundreds of images from these.
     with Image.open(io.BytesIO(_photo_pixels(name))) as image:
         return image.convert("RGB")
+
+
+def photo_image(name: str = "coffee") -> Image.Image:
+    """A real photograph, decoded to RGB (a copy: callers may change it)."""
+    return _photo_rgb(name).copy()
 
 
 def photo_bytes(name: str = CAMERA_JPEG) -> bytes:
@@ -64,7 +70,7 @@ def mosaic_image(width: int, height: int, *, seed: int = 0) -> Image.Image:
     Large photos (12 MP and more) for the size rule and the benchmark; `seed` changes the
     order and offsets of the tiles, so different seeds give different pictures.
     """
-    tiles = [photo_image(name) for name in PHOTOS]
+    tiles = [_photo_rgb(name) for name in PHOTOS]  # only read: pasted and transposed copies
     order = [tiles[(i + seed) % len(tiles)] for i in range(len(tiles))]
     canvas = Image.new("RGB", (width, height))
     y, row, index = -((seed * 37) % 97), 0, 0

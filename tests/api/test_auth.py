@@ -79,8 +79,8 @@ def test_on_lambda_without_keys_it_refuses_to_start(
         create_app(embedded_settings(api_keys=[]))
     with pytest.raises(ConfigError):
         create_app(embedded_settings(api_keys=[], auth="open"))
-    assert create_app(embedded_settings(api_keys=[], auth="gateway")) is not None
-    assert create_app(embedded_settings()) is not None
+    assert create_app(embedded_settings(api_keys=[], auth="gateway")).state.auth.mode == "gateway"
+    assert create_app(embedded_settings()).state.auth.mode == "keys"
 
 
 def test_keys_mode_without_keys_is_a_configuration_error(

@@ -28,9 +28,9 @@ ACME = {"X-API-Key": KEYS["acme"]}
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, moto_server: str) -> Iterator[str]:
-    """The API on SQLite and a bucket of its own on moto, as `imgpipe serve` runs it; one
-    server for the module (a start costs seconds)."""
+def served(tmp_path_factory: pytest.TempPathFactory, moto_server: str) -> Iterator[tuple[str, str]]:
+    """The API on SQLite and a bucket of its own on moto, as `imgpipe serve` runs it, and its
+    start banner; one server for the module (a start costs seconds)."""
     import boto3
 
     bucket = f"imgpipe-e2e-{uuid.uuid4().hex[:12]}"
@@ -51,9 +51,18 @@ def server(tmp_path_factory: pytest.TempPathFactory, moto_server: str) -> Iterat
         "IMGPIPE_API_KEYS": ",".join(key_pairs()),
     }
     with serving(workdir, env) as (base, log):
-        yield base
-    assert f"docs:      {base}/docs" in log.read_text()
-    assert f"dashboard: {base}/dashboard" in log.read_text()
+        yield base, log.read_text()  # once answering, the start banner is printed
+
+
+@pytest.fixture(scope="module")
+def server(served: tuple[str, str]) -> str:
+    return served[0]
+
+
+def test_serve_prints_where_the_docs_and_the_dashboard_are(served: tuple[str, str]) -> None:
+    base, banner = served
+    assert f"docs:      {base}/docs" in banner
+    assert f"dashboard: {base}/dashboard" in banner
 
 
 def test_upload_a_photo_follow_the_redirect_and_get_the_bytes(server: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import headers_for
+from tests.api.test_uploads import send
 from tests.images import jpeg_photo
 
 ACME = headers_for("acme")
@@ -51,5 +52,7 @@ def test_another_customers_upload_can_be_neither_completed_nor_replayed(
     started = client.post("/v1/uploads", headers={**ACME, "Idempotency-Key": "up-1"}).json()
     theirs = client.post("/v1/uploads", headers={**GLOBEX, "Idempotency-Key": "up-1"}).json()
     assert theirs["upload_id"] != started["upload_id"]
+    send(client, started, jpeg_photo(300, 200), "image/jpeg")  # the upload is there to take
     completed = client.post(started["complete_url"], headers=GLOBEX)
     assert completed.status_code == 404
+    assert completed.json()["code"] == "not_found"

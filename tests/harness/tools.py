@@ -38,7 +38,7 @@ def chromium(profile: Path, **options: Any) -> Iterator[Any]:
     """A headless Chromium (Playwright's persistent context) on a fresh --user-data-dir."""
     from playwright.sync_api import sync_playwright
 
-    executable = required_program("chromium", "chromium and chromium-driver")
+    executable = required_program("chromium", "chromium")
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
             str(profile), executable_path=executable, headless=True, args=CHROMIUM_ARGS, **options

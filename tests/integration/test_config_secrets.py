@@ -43,10 +43,11 @@ def test_api_keys_come_from_the_secret(secrets) -> None:  # type: ignore[no-unty
 def test_an_unreadable_secret_fails_at_start_naming_the_variable(secrets) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ConfigError, match="IMGPIPE_API_KEYS_SECRET_ARN") as caught:
         load_settings(api_keys_secret_arn="arn:aws:secretsmanager:us-east-1:1:secret:nope")
-    assert "nope" not in str(caught.value).split(":", 1)[1].split("cannot")[0]
+    assert "secret:nope" not in str(caught.value)  # the ARN is not echoed back
 
 
 def test_a_database_secret_without_credentials_is_refused(secrets) -> None:  # type: ignore[no-untyped-def]
     arn = secrets.create_secret(Name="bad", SecretString="not json")["ARN"]
-    with pytest.raises(ConfigError, match="IMGPIPE_DATABASE_SECRET_ARN"):
+    with pytest.raises(ConfigError, match="IMGPIPE_DATABASE_SECRET_ARN") as caught:
         load_settings(database_secret_arn=arn, aws_region="us-east-1")
+    assert "not json" not in str(caught.value)  # never the secret's text
