@@ -291,7 +291,7 @@ def record_for(send: Send, seed: int) -> Any:
 
 def send_records(sends: Sequence[Send], seed: int, ctx: Context, dead_letters: Any) -> None:
     """One MSK event with the sends' records, through the stream Lambda handler."""
-    from services.stream_worker.lambda_handler import handle_event
+    from services.stream_worker.batch import handle_event
     from services.stream_worker.records import msk_event
 
     records = [record_for(s, seed) for s in sends]
@@ -389,10 +389,6 @@ async def _run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     now = datetime.now(UTC)
     settings = get_settings().model_copy(update={"log_level": "WARNING"})
-    # The handler's module builds its own context at import, as on Lambda, and sets the log
-    # level from the environment: imported first, so that the demo's quieter level wins.
-    import services.stream_worker.lambda_handler  # noqa: F401
-
     logging.getLogger("imgpipe").setLevel(logging.WARNING)
     base = build_context(settings)
     warehouse = base.warehouse if args.url else Backdated(base.warehouse)

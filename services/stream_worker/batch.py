@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from core.errors import PermanentError
+from core.errors import PermanentError, TransientError
 from core.ingest import ingest_batch
 from core.models import IngestRequest, IngestResult
 from services.stream_worker.deadletter import DeadLetter, DeadLetters
@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from core.bootstrap import Context
 
 log = logging.getLogger("imgpipe.stream")
+
+KAFKA_SOURCES = {"aws:kafka", "SelfManagedKafka"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,3 +107,51 @@ def records_of_event(
                 )
             )
     return records, unreadable
+
+
+def first_offsets(records: Sequence[KafkaRecord]) -> dict[tuple[str, int], int]:
+    """The lowest offset of each (topic, partition) of the records, in order of appearance:
+    where a batch that was not stored must be read again."""
+    first: dict[tuple[str, int], int] = {}
+    for record in records:
+        key = (record.topic, record.partition)
+        first[key] = min(record.offset, first.get(key, record.offset))
+    return first
+
+
+def handle_event(
+    event: Mapping[str, Any], ctx: Context, dead_letters: DeadLetters
+) -> dict[str, Any]:
+    """Ingest every record of an MSK event; the response Lambda expects of a Kafka source.
+
+    When storage, the warehouse or the dead-letter destination is down, nothing of the batch is
+    acknowledged: with `ctx.settings.stream_report_batch_item_failures` the answer names the
+    first offset of every partition as failed, as `{"partition": "<topic>-<partition>",
+    "offset": <offset>}` (Kafka sources take a plain string as a malformed answer), so Lambda
+    resumes each partition there; without it the TransientError is raised for Lambda to retry
+    the whole batch."""
+    source = event.get("eventSource")
+    if source not in KAFKA_SOURCES:
+        raise ValueError(f"not a Kafka event (eventSource {source!r})")
+    records, unreadable = records_of_event(event)
+    if not records:
+        return {"batchItemFailures": []}
+    try:
+        report = process_records(records, ctx, dead_letters, unreadable)
+    except TransientError as error:
+        if not ctx.settings.stream_report_batch_item_failures:
+            raise
+        log.warning("batch of %d records to be retried: %s", len(records), error.detail)
+        return {
+            "batchItemFailures": [
+                {"itemIdentifier": {"partition": f"{topic}-{partition}", "offset": offset}}
+                for (topic, partition), offset in first_offsets(records).items()
+            ]
+        }
+    log.info(
+        "batch of %d records: %d stored, %d dead-lettered",
+        len(records),
+        report.stored,
+        report.dead_lettered,
+    )
+    return {"batchItemFailures": []}

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from core.errors import TransientError
-from services.stream_worker.batch import process_records
+from services.stream_worker.batch import first_offsets, process_records
 from services.stream_worker.kafka_config import consumer_config
 from services.stream_worker.records import KafkaRecord
 
@@ -198,11 +198,7 @@ class StreamConsumer:
     def _rewind(self, batch: Sequence[KafkaRecord]) -> None:
         """Pause every assigned partition and seek back to the batch's first offsets."""
         self._consumer.pause(self._consumer.assignment())
-        first: dict[Partition, int] = {}
-        for record in batch:
-            key = (record.topic, record.partition)
-            first[key] = min(record.offset, first.get(key, record.offset))
-        for (topic, partition), offset in first.items():
+        for (topic, partition), offset in first_offsets(batch).items():
             if (topic, partition) in self._assigned:
                 self._seek(topic, partition, offset)
 

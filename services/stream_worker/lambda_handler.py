@@ -11,8 +11,9 @@ returned list as a success and drop the batch, so set IMGPIPE_STREAM_REPORT_BATC
 to false there: the handler then raises, and Lambda retries the whole batch. Either way a
 retried record makes no second row: image and event ids are deterministic.
 
-The Context (settings, S3 client, database engine) is built once per container, at import.
-Only core and this package are imported: no web framework.
+This module is only the wiring: the Context (settings, S3 client, database engine) and the
+dead-letter destination are built once per container, at import, and every event goes to
+`batch.handle_event`. Only core and this package are imported: no web framework.
 """
 
 from __future__ import annotations
@@ -22,49 +23,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from core.bootstrap import Context, default_context
-from core.errors import TransientError
-from services.stream_worker.batch import process_records, records_of_event
+from services.stream_worker.batch import handle_event
 from services.stream_worker.deadletter import DeadLetters, open_dead_letters
-
-log = logging.getLogger("imgpipe.stream")
-
-KAFKA_SOURCES = {"aws:kafka", "SelfManagedKafka"}
-
-
-def handle_event(
-    event: Mapping[str, Any], ctx: Context, dead_letters: DeadLetters
-) -> dict[str, Any]:
-    """Ingest every record of an MSK event; the response Lambda expects of a Kafka source."""
-    source = event.get("eventSource")
-    if source not in KAFKA_SOURCES:
-        raise ValueError(f"not a Kafka event (eventSource {source!r})")
-    records, unreadable = records_of_event(event)
-    if not records:
-        return {"batchItemFailures": []}
-    try:
-        report = process_records(records, ctx, dead_letters, unreadable)
-    except TransientError as error:
-        if not ctx.settings.stream_report_batch_item_failures:
-            raise
-        first: dict[str, int] = {}
-        for record in records:
-            first[record.topic_partition] = min(
-                record.offset, first.get(record.topic_partition, record.offset)
-            )
-        log.warning("batch of %d records to be retried: %s", len(records), error.detail)
-        return {
-            "batchItemFailures": [
-                {"itemIdentifier": {"partition": partition, "offset": offset}}
-                for partition, offset in first.items()
-            ]
-        }
-    log.info(
-        "batch of %d records: %d stored, %d dead-lettered",
-        len(records),
-        report.stored,
-        report.dead_lettered,
-    )
-    return {"batchItemFailures": []}
 
 
 def _build() -> tuple[Context, DeadLetters]:

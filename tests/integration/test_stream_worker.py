@@ -23,6 +23,7 @@ from core.bootstrap import Context, build_context
 from core.config import Settings
 from core.errors import ErrorCode, TransientError
 from core.repository.migrations import upgrade
+from services.stream_worker.batch import handle_event
 from services.stream_worker.consumer import StreamConsumer
 from services.stream_worker.deadletter import (
     ERROR_CODE,
@@ -33,7 +34,6 @@ from services.stream_worker.deadletter import (
     BucketDeadLetters,
     TopicDeadLetters,
 )
-from services.stream_worker.lambda_handler import handle_event
 from services.stream_worker.records import KafkaRecord, msk_event
 from tests import images
 from tests.harness.kafka import (
