@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import MISSING, dataclass, field, fields
 from datetime import UTC, datetime
@@ -14,6 +15,42 @@ Status = Literal["processed", "duplicate", "rejected"]
 
 # Namespace of image ids; fixed forever: changing it would give every stored image a new id.
 IMAGE_NAMESPACE = uuid.UUID("5b0b8d8e-6f4a-5c1e-9a57-1d2f6f0c8a11")
+
+
+# Lengths of the warehouse's customer_id and event_id columns, in UTF-8 bytes: Redshift counts
+# VARCHAR lengths in bytes, so a longer id would fail (or be cut in) the write of its rows.
+MAX_CUSTOMER_ID_BYTES = 128
+MAX_EVENT_ID_BYTES = 512
+# Control characters (C0, DEL, C1) and Unicode's line and paragraph separators would break or
+# forge the log lines, and corrupt the object keys, an id appears in; a lone surrogate has no
+# UTF-8 form, so no database could store it. All other text is kept, printable or not (a zero
+# width joiner, a no-break space): ids come from other systems, an authoriser's subject or a
+# producer's header, and Python's isprintable() also changes with its Unicode version.
+_UNUSABLE_IN_ID = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]|(?P<surrogate>[\ud800-\udfff])")
+
+
+def customer_id_problem(text: str) -> str | None:
+    """Why `text` cannot be a customer id, or None when it can."""
+    return _id_problem(text, MAX_CUSTOMER_ID_BYTES)
+
+
+def event_id_problem(text: str) -> str | None:
+    """Why `text` cannot be an event id, or None when it can."""
+    return _id_problem(text, MAX_EVENT_ID_BYTES)
+
+
+def _id_problem(text: str, max_bytes: int) -> str | None:
+    if not text:
+        return "it is empty"
+    if (found := _UNUSABLE_IN_ID.search(text)) is not None:
+        return (
+            "it holds a lone surrogate"
+            if found["surrogate"]
+            else "it holds control or line-break characters"
+        )
+    if len(text.encode("utf-8")) > max_bytes:
+        return f"it is longer than {max_bytes} bytes of UTF-8"
+    return None
 
 
 def image_id_for(customer_id: str, sha256: str) -> uuid.UUID:

@@ -39,7 +39,15 @@ from sqlalchemy.sql import ColumnElement, Executable
 from sqlalchemy.types import TypeDecorator
 
 from core.errors import ErrorCode, PermanentError, TransientError
-from core.models import IngestResult, RenditionRecord, Source, Status, utcnow
+from core.models import (
+    MAX_CUSTOMER_ID_BYTES,
+    MAX_EVENT_ID_BYTES,
+    IngestResult,
+    RenditionRecord,
+    Source,
+    Status,
+    utcnow,
+)
 from core.repository.migrations.views import (
     STATS_CUSTOMERS_DAILY,
     STATS_DAILY,
@@ -125,7 +133,7 @@ images = sa.Table(
     "images",
     metadata,
     sa.Column("image_id", sa.CHAR(36), nullable=False, **ZSTD),
-    sa.Column("customer_id", sa.String(128), nullable=False, **ZSTD),
+    sa.Column("customer_id", sa.String(MAX_CUSTOMER_ID_BYTES), nullable=False, **ZSTD),
     sa.Column("sha256", sa.CHAR(64), nullable=False, **ZSTD),
     sa.Column("phash", sa.CHAR(16), nullable=False, **ZSTD),
     sa.Column("format", sa.String(16), nullable=False, **DICT),
@@ -141,7 +149,7 @@ images = sa.Table(
     sa.Column("has_gps", sa.Boolean, nullable=False, **RAW),
     sa.Column("first_seen_at", UtcDateTime, nullable=False, **RAW),
     # The event that first recorded the image: the one whose status is `processed`.
-    sa.Column("first_event_id", sa.String(512), nullable=False, **ZSTD),
+    sa.Column("first_event_id", sa.String(MAX_EVENT_ID_BYTES), nullable=False, **ZSTD),
     sa.PrimaryKeyConstraint("image_id", name="pk_images"),
     sa.Index("ix_images_customer_seen", "customer_id", "first_seen_at", "image_id"),
     # Images and renditions share a distribution key, so joins between them stay on a slice.
@@ -165,9 +173,9 @@ renditions = sa.Table(
 ingest_events = sa.Table(
     "ingest_events",
     metadata,
-    sa.Column("event_id", sa.String(512), nullable=False, **ZSTD),
+    sa.Column("event_id", sa.String(MAX_EVENT_ID_BYTES), nullable=False, **ZSTD),
     sa.Column("image_id", sa.CHAR(36), nullable=True, **ZSTD),
-    sa.Column("customer_id", sa.String(128), nullable=False, **ZSTD),
+    sa.Column("customer_id", sa.String(MAX_CUSTOMER_ID_BYTES), nullable=False, **ZSTD),
     sa.Column("source", sa.String(16), nullable=False, **DICT),
     sa.Column("status", sa.String(16), nullable=False, **DICT),
     sa.Column("reason", sa.String(64), nullable=True, **DICT),

@@ -23,13 +23,13 @@ import base64
 import binascii
 import json
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from core.errors import ErrorCode, PermanentError, TransientError
-from core.models import IngestRequest, utcnow
+from core.models import IngestRequest, customer_id_problem, event_id_problem, utcnow
 
 if TYPE_CHECKING:
     from confluent_kafka import Message
@@ -39,9 +39,6 @@ if TYPE_CHECKING:
 Header = tuple[str, bytes]
 
 JSON_TYPE = "application/json"
-# The warehouse's column sizes, in UTF-8 bytes (Redshift counts VARCHAR lengths in bytes).
-MAX_CUSTOMER_BYTES = 128
-MAX_EVENT_BYTES = 512
 MAX_METADATA_BYTES = 64 * 1024
 ENVELOPE_IMAGE_FIELDS = ("image_base64", "image_s3_uri")
 
@@ -271,15 +268,16 @@ def _msk_headers(raw: object) -> Iterator[Header]:
 
 
 def _customer(value: object, what: str) -> str | None:
-    return _identifier(value, what, MAX_CUSTOMER_BYTES)
+    return _identifier(value, what, customer_id_problem)
 
 
 def _event(value: object, what: str) -> str | None:
-    return _identifier(value, what, MAX_EVENT_BYTES)
+    return _identifier(value, what, event_id_problem)
 
 
-def _identifier(value: object, what: str, max_bytes: int) -> str | None:
-    """A customer or event id: a non-blank string without control characters, or absent."""
+def _identifier(value: object, what: str, problem_of: Callable[[str], str | None]) -> str | None:
+    """A customer or event id, trimmed, by the rule the upload API applies too; None when
+    absent or blank (the default applies)."""
     if value is None:
         return None
     if not isinstance(value, str):
@@ -287,11 +285,8 @@ def _identifier(value: object, what: str, max_bytes: int) -> str | None:
     text = value.strip()
     if not text:
         return None
-    if len(text.encode()) > max_bytes or not text.isprintable():
-        raise PermanentError(
-            ErrorCode.MALFORMED_RECORD,
-            f"{what} must be at most {max_bytes} bytes of printable UTF-8",
-        )
+    if (problem := problem_of(text)) is not None:
+        raise PermanentError(ErrorCode.MALFORMED_RECORD, f"{what} cannot be used: {problem}")
     return text
 
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from core.config import Settings, running_on_lambda
 from core.errors import ConfigError
-from core.repository.warehouse import images
+from core.models import customer_id_problem
 from services.upload_api.problems import ApiCode, ApiError
 
 log = logging.getLogger("imgpipe.api")
@@ -19,20 +18,6 @@ log = logging.getLogger("imgpipe.api")
 AuthMode = Literal["keys", "gateway", "open"]
 OPEN_CUSTOMER = "local"
 API_KEY_HEADER = "X-API-Key"
-# A customer id lands in the warehouse's customer_id columns: longer ones would fail the write
-# (Redshift counts bytes, so they are counted here in UTF-8 bytes), and control characters
-# would corrupt the log lines and object keys it appears in.
-MAX_CUSTOMER_BYTES: int = images.c.customer_id.type.length  # type: ignore[attr-defined]
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def customer_id_problem(customer: str) -> str | None:
-    """Why a customer id cannot be used, or None when it can."""
-    if len(customer.encode("utf-8", "surrogatepass")) > MAX_CUSTOMER_BYTES:
-        return f"it is longer than {MAX_CUSTOMER_BYTES} bytes"
-    if _CONTROL.search(customer):
-        return "it holds control characters"
-    return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -122,8 +122,11 @@ def test_customer_comes_from_the_authoriser_context(
         ("c" * 129, "longer than 128 bytes"),
         ("é" * 65, "longer than 128 bytes"),
         ("a\nb", "control"),
+        ("a\u0085b", "control"),
+        ("a\u2028b", "line-break"),
+        ("a\ud800", "surrogate"),
     ],
-    ids=["129-ascii", "130-bytes-utf8", "newline"],
+    ids=["129-ascii", "130-bytes-utf8", "newline", "c1-control", "line-separator", "surrogate"],
 )
 def test_an_authoriser_customer_the_warehouse_cannot_hold_is_401(
     embedded_settings: Callable[..., Settings], customer: str, why: str
@@ -137,6 +140,20 @@ def test_an_authoriser_customer_the_warehouse_cannot_hold_is_401(
     assert why in refused.value.detail
     fits = {"requestContext": {"authorizer": {"lambda": {"customer_id": "é" * 64}}}}
     assert auth.customer(None, fits) == "é" * 64
+
+
+@pytest.mark.parametrize(
+    "customer",
+    ["a\u200db", "x\u00a0y", "\ue000", "\U0001f9d1\u200d\U0001f4bb"],
+    ids=["zero-width-joiner", "no-break-space", "private-use", "emoji-sequence"],
+)
+def test_an_authoriser_customer_of_any_text_but_control_characters_is_accepted(
+    embedded_settings: Callable[..., Settings], customer: str
+) -> None:
+    """The same rule as the stream worker's, so that one customer can use both paths."""
+    auth = Authenticator.from_settings(embedded_settings(api_keys=[], auth="gateway"))
+    event = {"requestContext": {"authorizer": {"lambda": {"customer_id": customer}}}}
+    assert auth.customer(None, event) == customer
 
 
 def test_configured_keys_for_an_unusable_customer_stop_the_start(

@@ -198,8 +198,9 @@ def test_dashboard_of_a_range_without_events_shows_the_empty_state(client: TestC
         ({"from": "2024-13-01"}, "YYYY-MM-DD"),
         ({"from": "2020-01-01", "to": "2024-03-01"}, "at most 366 days"),
         ({"source": "email"}, "upload or stream"),
+        ({"customer": "é" * 65}, "longer than 128 bytes"),
     ],
-    ids=["from-after-to", "month-13", "too-long", "unknown-source"],
+    ids=["from-after-to", "month-13", "too-long", "unknown-source", "customer-over-128-bytes"],
 )
 def test_dashboard_with_bad_parameters_answers_422_and_says_why(
     client: TestClient, query: dict[str, str], reason: str

@@ -264,8 +264,18 @@ def test_an_empty_range_answers_zeros_and_empty_series(
         {"from": "2024-02-30"},
         {"from": "2024-03-02", "to": "2024-03-01"},
         {"source": "email"},
+        {"customer": "é" * 65},
+        {"customer": "a\tb"},
     ],
-    ids=["month-13", "word", "february-30", "from-after-to", "unknown-source"],
+    ids=[
+        "month-13",
+        "word",
+        "february-30",
+        "from-after-to",
+        "unknown-source",
+        "customer-over-128-bytes",
+        "customer-with-control",
+    ],
 )
 def test_bad_parameters_are_refused_with_422_problem_json(
     client: TestClient, query: dict[str, str]

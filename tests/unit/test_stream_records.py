@@ -237,6 +237,34 @@ def test_ids_at_the_warehouse_column_sizes_are_accepted(settings: Settings) -> N
     assert (request.customer_id, request.event_id) == (customer, event)
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["a\u200db", "x\u00a0y", "\ue000", "\U0001f9d1\u200d\U0001f4bb"],
+    ids=["zero-width-joiner", "no-break-space", "private-use", "emoji-sequence"],
+)
+def test_ids_that_isprintable_refuses_but_hold_no_control_character_are_accepted(
+    settings: Settings, text: str
+) -> None:
+    """The rule is the upload API's: any UTF-8 text but control and line-break characters."""
+    raw = decode(
+        record(JPEG, ("customer-id", text.encode()), ("event-id", text.encode())), settings
+    )
+    value = envelope(customer_id=text, event_id=text, image_base64=base64.b64encode(JPEG).decode())
+    enveloped = decode(record(value, ("content-type", b"application/json")), settings)
+    for request in (raw, enveloped):
+        assert (request.customer_id, request.event_id) == (text, text)
+
+
+@pytest.mark.parametrize("field", ["customer_id", "event_id"])
+def test_envelope_id_with_a_lone_surrogate_is_malformed(settings: Settings, field: str) -> None:
+    """JSON can escape a surrogate that UTF-8 cannot carry: no database could store the id."""
+    value = envelope(**{field: "a\ud800"}, image_base64=base64.b64encode(JPEG).decode())
+    with pytest.raises(PermanentError) as excinfo:
+        decode(record(value, ("content-type", b"application/json")), settings)
+    assert refusal(excinfo) == ErrorCode.MALFORMED_RECORD
+    assert "surrogate" in excinfo.value.detail
+
+
 def test_blank_customer_header_falls_back_to_default(settings: Settings) -> None:
     assert decode(record(JPEG, ("customer-id", b"  ")), settings).customer_id == "anonymous"
 
@@ -250,6 +278,8 @@ def test_blank_customer_header_falls_back_to_default(settings: Settings) -> None
         ("customer-id", b"a\x00b"),
         ("event-id", b"x" * 513),
         ("customer-id", ("ü" * 65).encode()),
+        ("customer-id", "a\u0085b".encode()),
+        ("event-id", "a\u2028b".encode()),
     ],
     ids=[
         "customer-not-utf8",
@@ -258,6 +288,8 @@ def test_blank_customer_header_falls_back_to_default(settings: Settings) -> None
         "control",
         "event-over-512-bytes",
         "customer-over-128-bytes",
+        "c1-control",
+        "line-separator",
     ],
 )
 def test_unusable_header_is_malformed(settings: Settings, header: tuple[str, bytes]) -> None:

@@ -17,7 +17,7 @@ from html import escape
 from importlib.resources import files
 from urllib.parse import urlencode
 
-from core.models import Source
+from core.models import MAX_CUSTOMER_ID_BYTES, Source
 from core.repository.migrations.views import STATS_VIEWS
 from core.repository.warehouse import Stats
 from services.upload_api.dashboard.charts import (
@@ -562,7 +562,8 @@ def _form(view: View) -> str:
     if view.admin:
         customer_field = (
             '<label>Customer <input type="text" name="customer" inputmode="text" '
-            f'maxlength="128" placeholder="all customers" value="{attr(view.customer or "")}">'
+            f'maxlength="{MAX_CUSTOMER_ID_BYTES}" placeholder="all customers" '
+            f'value="{attr(view.customer or "")}">'
             "</label>"
         )
     presets = []

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from core.models import Source
+from core.models import Source, customer_id_problem
 from services.upload_api.auth import API_KEY_HEADER, Authenticator
 from services.upload_api.dashboard.page import (
     DEFAULT_DAYS,
@@ -104,8 +104,8 @@ def parse_view(
         until = _day(until_text, "To")
         if source_text and source is None:
             raise ValueError(f"Source must be upload or stream, not {source_text[:40]!r}")
-        if customer is not None and len(customer) > 128:
-            raise ValueError("Customer must be at most 128 characters")
+        if customer is not None and (problem := customer_id_problem(customer)) is not None:
+            raise ValueError(f"Customer is no customer id: {problem}")
     except ValueError as error:
         return _with(default, error=str(error))
     until = until or (today if since is None or since <= today else since)

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from core.bootstrap import Context
-from core.models import Source, Status
+from core.models import MAX_CUSTOMER_ID_BYTES, Source, Status, customer_id_problem
 from core.repository.warehouse import Stats
 from services.upload_api.auth import Authenticator
 from services.upload_api.deps import ContextDep, CustomerDep
@@ -36,6 +36,17 @@ def scope(caller: str, requested: str | None, *, admin: bool) -> str | None:
             403, ApiCode.FORBIDDEN, f"this key sees only the statistics of customer {caller!r}"
         )
     return caller
+
+
+def check_customer(customer: str | None) -> None:
+    """A customer filter no customer id could match is a mistake, not an empty answer."""
+    if customer is not None and (problem := customer_id_problem(customer)) is not None:
+        raise ApiError(
+            422,
+            ApiCode.VALIDATION_FAILED,
+            f"`customer` is no customer id: {problem}",
+            errors=[{"loc": ["query", "customer"], "msg": problem, "type": "customer_id"}],
+        )
 
 
 def check_range(since: date | None, until: date | None) -> None:
@@ -297,7 +308,7 @@ CustomerFilter = Annotated[
     Query(
         alias="customer",
         min_length=1,
-        max_length=128,
+        max_length=MAX_CUSTOMER_ID_BYTES,
         description="Admin keys: one customer's numbers (omitted: every customer). Other keys "
         "see only their own customer and may name only it.",
     ),
@@ -336,6 +347,7 @@ async def get_stats(
     are those QuickSight shows. A range with no events answers zeros and empty series, not 404.
     An admin key (its customer in IMGPIPE_ADMIN_CUSTOMERS) sees every customer."""
     check_range(since, until)
+    check_customer(customer)
     customer_id = scope(caller, customer, admin=is_admin(caller, request))
     stats = await run_in_threadpool(
         read_stats,
