@@ -138,6 +138,13 @@ class ObjectStore(Protocol):
         self, key: str, content_type: str, max_bytes: int, expires_in: int | None = None
     ) -> PresignedUpload: ...
 
+    def presign_upload(
+        self, key: str, content_type: str, max_bytes: int, expires_in: int | None = None
+    ) -> PresignedUpload:
+        """How a client sends one object of at most `max_bytes` straight to storage, in the form
+        that bounds its size best (S3: a POST policy it enforces; a folder: a signed PUT)."""
+        ...
+
     def restore(self, key: str, days: int, tier: RestoreTier = "Bulk") -> None: ...
 
     def delete(self, key: str) -> None: ...
@@ -360,6 +367,12 @@ class FolderStore:
             fields={},
             expires_in=lifetime,
         )
+
+    def presign_upload(
+        self, key: str, content_type: str, max_bytes: int, expires_in: int | None = None
+    ) -> PresignedUpload:
+        """The signed PUT: `max_bytes` is signed, and the app serving the URL enforces it."""
+        return self.presign_put(key, content_type, max_bytes, expires_in)
 
     def restore(self, key: str, days: int, tier: RestoreTier = "Bulk") -> None:
         """Nothing is ever archived in a folder; the object only has to exist."""
@@ -990,6 +1003,12 @@ class S3Store:
             fields={str(k): str(v) for k, v in post["fields"].items()},
             expires_in=lifetime,
         )
+
+    def presign_upload(
+        self, key: str, content_type: str, max_bytes: int, expires_in: int | None = None
+    ) -> PresignedUpload:
+        """The POST policy: S3 refuses a larger body itself, which a presigned PUT cannot ask."""
+        return self.presign_post(key, content_type, max_bytes, expires_in)
 
     def restore(self, key: str, days: int, tier: RestoreTier = "Bulk") -> None:
         """Ask S3 for a readable copy of an archived object for `days` days. Idempotent: a

@@ -62,6 +62,13 @@ def upload_with_presigned(store: ObjectStore, upload: PresignedUpload, data: byt
         assert len(data) <= int(query["max_bytes"])
         store.put(key, data, upload.headers["Content-Type"])
         return
+    if upload.method == "POST":
+        content_type = upload.fields["Content-Type"]
+        response = httpx.post(
+            upload.url, data=upload.fields, files={"file": ("f", data, content_type)}
+        )
+        assert response.status_code in (200, 204), response.text
+        return
     response = httpx.request(upload.method, upload.url, content=data, headers=upload.headers)
     assert response.status_code == 200, response.text
 
@@ -168,6 +175,24 @@ def test_presigned_put_then_presigned_get_round_trip_the_bytes(store: ObjectStor
     assert store.head("uploads/direct-1").content_type == "image/jpeg"
 
 
+def test_presigned_upload_is_the_form_whose_size_bound_the_store_enforces(
+    store: ObjectStore,
+) -> None:
+    upload = store.presign_upload("uploads/direct-2", "image/jpeg", max_bytes=len(JPEG))
+
+    if isinstance(store, S3Store):
+        assert (upload.method, upload.headers) == ("POST", {})
+        policy = json.loads(base64.b64decode(upload.fields["policy"]))
+        assert ["content-length-range", 1, len(JPEG)] in policy["conditions"]
+    else:
+        assert (upload.method, upload.fields) == ("PUT", {})
+        assert _local_request(upload.url)[1]["max_bytes"] == str(len(JPEG))
+    assert upload.expires_in == 900
+    upload_with_presigned(store, upload, JPEG)
+    assert store.get("uploads/direct-2") == JPEG
+    assert store.presign_upload("uploads/direct-2", "image/jpeg", 1, expires_in=60).expires_in == 60
+
+
 def test_presigned_urls_live_no_longer_than_the_configured_limit(store: ObjectStore) -> None:
     upload = store.presign_put("uploads/u2", "image/png", max_bytes=10, expires_in=3600)
     short = store.presign_put("uploads/u2", "image/png", max_bytes=10, expires_in=60)
@@ -215,6 +240,7 @@ def test_keys_that_could_leave_the_store_are_refused_as_invalid_requests(
         lambda: store.head(key),
         lambda: store.presign_get(key),
         lambda: store.presign_put(key, "image/jpeg", 10),
+        lambda: store.presign_upload(key, "image/jpeg", 10),
         lambda: store.delete(key),
     ):
         with pytest.raises(PermanentError) as refused:

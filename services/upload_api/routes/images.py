@@ -238,8 +238,7 @@ async def get_rendition(
             },
         ) from None
     if not ctx.settings.storage_url.startswith("file://"):
-        lifetime = min(ctx.settings.presign_expiry_seconds, 900)
-        url = await run_in_threadpool(ctx.objects.presign_get, record.key, lifetime)
+        url = await run_in_threadpool(ctx.objects.presign_get, record.key)
         return RedirectResponse(url, status_code=307, headers={"Cache-Control": "no-store"})
     etag = f'"{info.etag.strip(chr(34))}"'
     # Never the object's own (public) Cache-Control: this answer needed a key, and a shared

@@ -16,7 +16,6 @@ from core.bootstrap import Context
 from core.errors import ErrorCode, NotFound, PermanentError
 from core.ingest import discard_upload
 from core.models import IngestRequest
-from core.repository.objects import PresignedUpload
 from services.upload_api.deps import ContextDep, CustomerDep, IdempotencyKeyDep
 from services.upload_api.idempotency import fingerprint, idempotent
 from services.upload_api.problems import documented
@@ -79,7 +78,7 @@ async def create_upload(
     async def create() -> Response:
         upload_id = uuid.uuid4().hex
         presigned = await run_in_threadpool(
-            _presign, ctx, upload_key(upload_id), wanted.content_type, limit
+            ctx.objects.presign_upload, upload_key(upload_id), wanted.content_type, limit
         )
         record = {
             "customer_id": customer,
@@ -117,17 +116,6 @@ async def create_upload(
         request_fingerprint=fingerprint(request, canonical),
         produce=create,
     )
-
-
-def _presign(ctx: Context, key: str, content_type: str, limit: int) -> PresignedUpload:
-    """A POST policy where the store has one (S3 then refuses oversize bodies itself), else a
-    signed PUT (ingest checks the size before reading it back)."""
-    expires = min(ctx.settings.presign_expiry_seconds, 900)
-    presign_post = getattr(ctx.objects, "presign_post", None)
-    if presign_post is not None:
-        upload: PresignedUpload = presign_post(key, content_type, limit, expires)
-        return upload
-    return ctx.objects.presign_put(key, content_type, limit, expires)
 
 
 @router.post(
