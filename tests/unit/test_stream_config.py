@@ -141,3 +141,21 @@ def test_backoff_grows_exponentially_up_to_its_cap_and_starts_over_after_success
     assert all(c / 2 <= d <= c for d, c in zip(delays, ceilings, strict=True))
     backoff.reset()
     assert backoff.next_delay() <= 0.5
+
+
+@pytest.mark.parametrize(
+    ("option", "variable"),
+    [
+        (["--workers", "0"], "IMGPIPE_INGEST_WORKERS"),
+        (["--batch-size", "20000"], "IMGPIPE_KAFKA_BATCH_SIZE"),
+    ],
+    ids=["no-workers", "batch-too-large"],
+)
+def test_consume_with_an_option_out_of_range_stops_naming_its_variable(
+    option: list[str], variable: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Refused before any broker is contacted, as the same value in the environment is."""
+    from services.cli import main
+
+    assert main(["consume", *option]) == 2
+    assert variable in capsys.readouterr().err
