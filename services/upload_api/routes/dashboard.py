@@ -1,7 +1,7 @@
 """GET /dashboard: the key statistics as a page for people (HTML, inline SVG charts, no script).
 
-It reads the numbers with the same call as GET /v1/stats. A browser cannot add an X-API-Key
-header to a link, so the page also takes the key as the password of HTTP Basic
+It reads the numbers with the same call as GET /v1/stats, `Warehouse.stats`. A browser cannot
+add an X-API-Key header to a link, so the page also takes the key as the password of HTTP Basic
 authentication (any user name): browsers ask for it themselves on a 401 that offers Basic.
 """
 
@@ -28,7 +28,7 @@ from services.upload_api.dashboard.page import (
 )
 from services.upload_api.deps import ContextDep
 from services.upload_api.problems import ApiError
-from services.upload_api.routes.stats import is_admin, read_stats, scope
+from services.upload_api.routes.stats import is_admin, scope
 
 router = APIRouter(tags=["dashboard"], include_in_schema=False)
 
@@ -163,8 +163,7 @@ async def dashboard(
     requested = view.customer if admin else (customer_text or "").strip() or None
     customer_id = scope(caller, requested, admin=admin)
     stats = await run_in_threadpool(
-        read_stats,
-        ctx,
+        ctx.warehouse.stats,
         since=view.since,
         until=view.until,
         source=view.source,

@@ -9,9 +9,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from core.bootstrap import Context
 from core.models import MAX_CUSTOMER_ID_BYTES, Source, Status, customer_id_problem
-from core.repository.warehouse import Stats
 from services.upload_api.auth import Authenticator
 from services.upload_api.deps import ContextDep, CustomerDep
 from services.upload_api.problems import ApiCode, ApiError, documented
@@ -59,25 +57,6 @@ def check_range(since: date | None, until: date | None) -> None:
                 {"loc": ["query", "from"], "msg": "must be on or before `to`", "type": "range"}
             ],
         )
-
-
-def read_stats(
-    ctx: Context,
-    *,
-    since: date | None,
-    until: date | None,
-    source: Source | None,
-    customer_id: str | None,
-    top_customers: int = 10,
-) -> Stats:
-    """The one read behind the API, the dashboard and `imgpipe stats`: Warehouse.stats."""
-    return ctx.warehouse.stats(
-        since=since,
-        until=until,
-        source=source,
-        customer_id=customer_id,
-        top_customers=top_customers,
-    )
 
 
 # --- response models --------------------------------------------------------------------------
@@ -350,8 +329,7 @@ async def get_stats(
     check_customer(customer)
     customer_id = scope(caller, customer, admin=is_admin(caller, request))
     stats = await run_in_threadpool(
-        read_stats,
-        ctx,
+        ctx.warehouse.stats,
         since=since,
         until=until,
         source=source,
