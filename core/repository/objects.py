@@ -118,6 +118,12 @@ class PresignedUpload:
 class ObjectStore(Protocol):
     """What imgpipe needs of object storage. Keys are relative ('renditions/thumb/<id>.jpg')."""
 
+    @property
+    def urls_served_by_app(self) -> bool:
+        """True when presigned URLs are paths that the upload API serves itself
+        (/local-objects/...), False when the storage service serves them."""
+        ...
+
     def put(
         self, key: str, data: bytes, content_type: str, cache_control: str | None = None
     ) -> None: ...
@@ -247,6 +253,8 @@ _SIGNING_KEY_FILE = "signing.key"
 
 class FolderStore:
     """Objects as files under one directory; the embedded default (`file://DIR`)."""
+
+    urls_served_by_app: Final = True  # no server of its own: /local-objects serves its URLs
 
     def __init__(
         self,
@@ -775,6 +783,8 @@ def _normal_statement(statement: Mapping[str, Any]) -> dict[str, Any]:
 
 class S3Store:
     """Objects in an S3 bucket under a prefix (`s3://bucket/prefix`)."""
+
+    urls_served_by_app: Final = False
 
     def __init__(
         self,

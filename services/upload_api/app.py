@@ -103,7 +103,7 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None) -> 
         app.add_exception_handler(kind, handle_exception)
     for router in ROUTERS:
         app.include_router(router)
-    if ctx.settings.storage_url.startswith("file://"):
+    if ctx.objects.urls_served_by_app:
         app.include_router(local_objects.router)
     install_docs(app)
     # Added inside out: the last one added sees the request first.

@@ -237,10 +237,10 @@ async def get_rendition(
                 "body": {"tier": "Bulk", "days": ctx.settings.restore_days},
             },
         ) from None
-    if not ctx.settings.storage_url.startswith("file://"):
+    if not ctx.objects.urls_served_by_app:
         url = await run_in_threadpool(ctx.objects.presign_get, record.key)
         return RedirectResponse(url, status_code=307, headers={"Cache-Control": "no-store"})
-    etag = f'"{info.etag.strip(chr(34))}"'
+    etag = f'"{info.etag}"'
     # Never the object's own (public) Cache-Control: this answer needed a key, and a shared
     # cache that kept it would hand one customer's image to anyone asking for the URL. The
     # bytes of a rendition never change, so the caller's own cache may keep them for good.
