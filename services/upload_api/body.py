@@ -8,7 +8,7 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
-from core.errors import ErrorCode
+from core.errors import ErrorCode, PermanentError
 from services.upload_api.problems import ApiCode, ApiError
 
 FILE_FIELD = "file"
@@ -48,7 +48,9 @@ async def read_posted_image(request: Request) -> PostedImage:
     if kind == "multipart/form-data":
         boundary = options.get(b"boundary")
         if not boundary:
-            raise _malformed("the multipart Content-Type names no boundary")
+            raise PermanentError(
+                ErrorCode.INVALID_REQUEST, "the multipart Content-Type names no boundary"
+            )
         return await _read_multipart(request, boundary)
     if kind.startswith(RAW_TYPES):
         data = bytearray()
@@ -146,21 +148,23 @@ async def _read_multipart(request: Request, boundary: bytes) -> PostedImage:
             parser.write(chunk)
         parser.finalize()
     except FormParserError as error:
-        raise _malformed(f"the multipart body cannot be parsed: {error}") from None
+        raise PermanentError(
+            ErrorCode.INVALID_REQUEST, f"the multipart body cannot be parsed: {error}"
+        ) from None
     if not parts.found:
         others = ", ".join(f"`{name}`" for name in parts.names if name) or "none"
-        raise _malformed(
-            f"the multipart body has no part named `{FILE_FIELD}` (parts found: {others})"
+        raise PermanentError(
+            ErrorCode.INVALID_REQUEST,
+            f"the multipart body has no part named `{FILE_FIELD}` (parts found: {others})",
         )
     if parts.extra_files:
-        raise _malformed(
+        raise PermanentError(
+            ErrorCode.INVALID_REQUEST,
             f"the multipart body has {parts.extra_files + 1} parts named `{FILE_FIELD}`; "
-            "send one image per request"
+            "send one image per request",
         )
     if not parts.complete or not parts.ended:
-        raise _malformed(f"the multipart body ends inside the `{FILE_FIELD}` part")
+        raise PermanentError(
+            ErrorCode.INVALID_REQUEST, f"the multipart body ends inside the `{FILE_FIELD}` part"
+        )
     return PostedImage(bytes(parts.data), parts.declared_type, parts.filename)
-
-
-def _malformed(detail: str) -> ApiError:
-    return ApiError(400, ErrorCode.INVALID_REQUEST, detail, title="Invalid request")

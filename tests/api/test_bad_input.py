@@ -92,7 +92,9 @@ def test_multipart_without_boundary_is_400(embedded_client: TestClient) -> None:
     response = embedded_client.post(
         "/v1/images", content=b"x", headers={**ACME, "Content-Type": "multipart/form-data"}
     )
-    assert_problem(response, 400, "invalid_request")
+    problem = assert_problem(response, 400, "invalid_request")
+    assert problem["title"] == "Invalid request"
+    assert "boundary" in problem["detail"]
 
 
 @pytest.mark.parametrize("content_type", ["application/json", "text/plain", None])
