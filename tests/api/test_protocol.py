@@ -70,8 +70,14 @@ def test_pages_keep_their_scripts_but_are_never_framed(embedded_client: TestClie
     docs = embedded_client.get("/docs")
     assert docs.headers["content-security-policy"] == "frame-ancestors 'none'"
     dashboard = embedded_client.get("/dashboard", headers=ACME)
-    assert "default-src 'none'" in dashboard.headers["content-security-policy"]  # its own
-    assert dashboard.headers["cache-control"] == "no-store"
+    refused = embedded_client.get("/dashboard", params={"from": "March"}, headers=ACME)
+    assert refused.status_code == 422
+    for page in (dashboard, refused):
+        assert "default-src 'none'" in page.headers["content-security-policy"]  # its own
+        assert page.headers["cache-control"] == "no-store"
+        assert page.headers["x-content-type-options"] == "nosniff"
+        assert page.headers["x-frame-options"] == "DENY"
+        assert page.headers["referrer-policy"] == "no-referrer"
 
 
 def test_a_rendition_keeps_its_own_cache_control(embedded_client: TestClient) -> None:

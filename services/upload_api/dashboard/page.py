@@ -55,6 +55,7 @@ def stylesheet() -> str:
     return (files("services.upload_api.dashboard") / "style.css").read_text(encoding="utf-8")
 
 
+@cache
 def content_security_policy() -> str:
     """Nothing may load from anywhere; the one inline stylesheet is allowed by its hash."""
     digest = base64.b64encode(hashlib.sha256(stylesheet().encode()).digest()).decode()

@@ -155,8 +155,6 @@ async def dashboard(
     headers = {
         "Content-Security-Policy": content_security_policy(),
         "Cache-Control": "no-store",
-        "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "no-referrer",
     }
     if view.error:
         return HTMLResponse(render(None, view), status_code=422, headers=headers)
