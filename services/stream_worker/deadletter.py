@@ -165,24 +165,24 @@ class TopicDeadLetters:
         """Queue the letter; False when it is over the client's message size limit."""
         from confluent_kafka import KafkaError, KafkaException
 
+        from services.stream_worker.kafka_config import produce_blocking
+
         record = letter.record
-        while True:
-            try:
-                self._producer.produce(
-                    self.topic,
-                    key=record.key,
-                    value=record.value,
-                    headers=letter.headers(),
-                    timestamp=record.timestamp or 0,
-                    on_delivery=on_delivery,
-                )
-                return True
-            except BufferError:
-                self._producer.poll(0.5)  # the local queue is full: let deliveries drain it
-            except KafkaException as exc:
-                if exc.args[0].code() == KafkaError.MSG_SIZE_TOO_LARGE:
-                    return False
-                raise TransientError(f"dead-letter topic {self.topic}: {exc}") from exc
+        try:
+            produce_blocking(
+                self._producer,
+                self.topic,
+                key=record.key,
+                value=record.value,
+                headers=letter.headers(),
+                timestamp=record.timestamp or 0,
+                on_delivery=on_delivery,
+            )
+        except KafkaException as exc:
+            if exc.args[0].code() == KafkaError.MSG_SIZE_TOO_LARGE:
+                return False
+            raise TransientError(f"dead-letter topic {self.topic}: {exc}") from exc
+        return True
 
     def close(self) -> None:
         self._producer.flush(min(self.flush_timeout, CLOSE_TIMEOUT_SECONDS))

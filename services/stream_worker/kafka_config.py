@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 from core.errors import ConfigError
 
 if TYPE_CHECKING:
+    from confluent_kafka import Producer
+
     from core.config import Settings
 
 # Room for the dead-letter headers on top of a record that was itself at the size limit.
@@ -79,6 +81,17 @@ def producer_config(settings: Settings, bootstrap_servers: str | None = None) ->
         }
     )
     return config
+
+
+def produce_blocking(producer: Producer, topic: str, **record: Any) -> None:
+    """`producer.produce(topic, **record)`, waiting while librdkafka's local queue is full
+    (BufferError) for deliveries to drain it. Other errors (KafkaException) are the caller's."""
+    while True:
+        try:
+            producer.produce(topic, **record)
+            return
+        except BufferError:
+            producer.poll(0.5)
 
 
 def msk_iam_token_callback(settings: Settings) -> Callable[[str], tuple[str, float]]:

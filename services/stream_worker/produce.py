@@ -5,12 +5,9 @@ from __future__ import annotations
 import argparse
 import mimetypes
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from confluent_kafka import Producer
+from typing import Any
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,29 +38,11 @@ def files(paths: list[str]) -> Iterator[Path]:
             yield path
 
 
-def _send(
-    producer: Producer,
-    topic: str,
-    *,
-    key: bytes,
-    value: bytes,
-    headers: list[tuple[str, str | bytes | None]],
-    on_delivery: Callable[[Any, Any], None],
-) -> None:
-    while True:
-        try:
-            producer.produce(topic, value=value, key=key, headers=headers, on_delivery=on_delivery)
-            producer.poll(0)
-            return
-        except BufferError:
-            producer.poll(0.5)  # the local queue is full: let deliveries drain it
-
-
 def run(args: argparse.Namespace) -> int:
     from confluent_kafka import KafkaException, Producer
 
     from core.config import get_settings
-    from services.stream_worker.kafka_config import producer_config
+    from services.stream_worker.kafka_config import produce_blocking, producer_config
 
     settings = get_settings()
     limit = settings.kafka_max_message_bytes
@@ -102,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         if args.event_id_prefix:
             headers.append(("event-id", f"{args.event_id_prefix}/{path.name}"))
         try:
-            _send(
+            produce_blocking(
                 producer,
                 args.topic,
                 key=path.name.encode(),
@@ -114,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"imgpipe produce: {path}: {exc}", file=sys.stderr)
             refused += 1
             continue
+        producer.poll(0)  # serve the delivery reports of earlier sends as we go
         sent += 1
     remaining = producer.flush(30)
     delivered = sent - len(failures) - remaining

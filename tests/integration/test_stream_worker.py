@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from core.bootstrap import Context, build_context
-from core.config import Settings
+from core.config import Settings, load_settings
 from core.errors import ErrorCode, TransientError
 from core.repository.migrations import upgrade
 from services.stream_worker.batch import handle_event
@@ -34,6 +34,7 @@ from services.stream_worker.deadletter import (
     BucketDeadLetters,
     TopicDeadLetters,
 )
+from services.stream_worker.kafka_config import produce_blocking, producer_config
 from services.stream_worker.records import KafkaRecord, msk_event
 from tests import images
 from tests.harness.kafka import (
@@ -584,6 +585,50 @@ def test_produce_command_sends_images_and_refuses_files_over_the_record_limit(
     assert sorted(m.key() for m in got) == [b"a.jpg", b"b.jpg"]
     assert all(dict(m.headers())["customer-id"] == b"acme" for m in got)
     assert all(dict(m.headers())["content-type"] == b"image/jpeg" for m in got)
+
+
+class _CountsFullQueues:
+    """A producer that counts the sends librdkafka refused because its local queue was full."""
+
+    def __init__(self, producer: Any) -> None:
+        self.producer = producer
+        self.full = 0
+
+    def produce(self, *args: Any, **kwargs: Any) -> None:
+        try:
+            self.producer.produce(*args, **kwargs)
+        except BufferError:
+            self.full += 1
+            raise
+
+    def poll(self, timeout: float) -> int:
+        return int(self.producer.poll(timeout))
+
+
+def test_a_send_to_a_full_local_queue_waits_for_deliveries_instead_of_failing(
+    kafka_bootstrap: str, new_topic: NewTopicFactory
+) -> None:
+    """What `imgpipe produce` and the dead-letter topic both rely on under load."""
+    from confluent_kafka import Producer
+
+    topic = new_topic(partitions=1)
+    config = producer_config(load_settings(kafka_bootstrap_servers=kafka_bootstrap))
+    producer = _CountsFullQueues(Producer({**config, "queue.buffering.max.messages": 1}))
+    reports: list[Any] = []
+    for n in range(4):
+        produce_blocking(
+            producer, topic, value=b"v%d" % n, on_delivery=lambda error, _m: reports.append(error)
+        )
+    assert producer.producer.flush(30) == 0
+
+    assert producer.full > 0, "the queue never filled: the test proves nothing"
+    assert reports == [None] * 4
+    assert [m.value() for m in read_topic(kafka_bootstrap, topic, 4)] == [
+        b"v0",
+        b"v1",
+        b"v2",
+        b"v3",
+    ]
 
 
 def test_record_too_large_for_the_dead_letter_topic_goes_to_the_bucket_and_the_partition_goes_on(
