@@ -8,6 +8,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.models import Source
+from core.repository.objects import RestoreTier
+
 IMAGE_ID = "3f1e5a52-8a0c-5b8e-9d27-52c1f6d1a0b4"
 BASE = "https://api.example.com"
 THUMB_EXAMPLE: dict[str, Any] = {
@@ -105,7 +108,7 @@ class ImageOut(BaseModel):
     camera_model: str | None = None
     taken_at: datetime | None = None
     has_gps: bool = Field(description="Whether the original carried GPS data (never kept).")
-    source: Literal["upload", "stream"]
+    source: Source
     created_at: datetime
     duplicate: bool = Field(
         default=False, description="true when this customer had already sent these bytes."
@@ -165,7 +168,7 @@ class RestoreIn(BaseModel):
         json_schema_extra={"examples": [{"tier": "Bulk", "days": 7, "renditions": ["display"]}]},
     )
 
-    tier: Literal["Bulk", "Standard"] = Field(
+    tier: RestoreTier = Field(
         default="Bulk", description="Bulk: within 48 h, cheapest. Standard: within 12 h."
     )
     days: int | None = Field(
