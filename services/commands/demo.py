@@ -384,7 +384,6 @@ async def _run(args: argparse.Namespace) -> int:
     from core.bootstrap import Context, build_context
     from core.config import get_settings
     from core.errors import TransientError
-    from core.repository.warehouse import open_warehouse
 
     started = time.perf_counter()
     now = datetime.now(UTC)
@@ -410,13 +409,12 @@ async def _run(args: argparse.Namespace) -> int:
                 headers_for=headers_for,
                 progress=sys.stderr.isatty(),
             )
+        stats = base.warehouse.stats(since=(now - timedelta(days=args.days - 1)).date())
     except (TransientError, httpx.HTTPError, RuntimeError) as exc:
         print(f"\nimgpipe demo: stopped: {exc}", file=sys.stderr)
         return 1
     finally:
         base.close()
-
-    stats = open_warehouse(settings).stats(since=(now - timedelta(days=args.days - 1)).date())
     print(summary(tally, stats, time.perf_counter() - started, args))
     return 0
 
