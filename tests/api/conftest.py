@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import logging
-import os
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,23 +13,8 @@ from fastapi.testclient import TestClient
 from core.bootstrap import build_context
 from core.config import Settings, load_settings
 from services.upload_api.app import create_app
-from tests.harness.process import answers_http, running
-from tests.harness.proxy import free_port
+from tests.harness.app import key_pairs, serving
 from tests.harness.s3 import MakeSettings
-
-ROOT = Path(__file__).resolve().parents[2]
-
-KEYS = {"acme": "acme-secret-key", "globex": "globex-secret-key"}
-
-
-def key_pairs() -> list[str]:
-    return [
-        f"{customer}:{hashlib.sha256(key.encode()).hexdigest()}" for customer, key in KEYS.items()
-    ]
-
-
-def headers_for(customer: str) -> dict[str, str]:
-    return {"X-API-Key": KEYS[customer]}
 
 
 @pytest.fixture
@@ -102,21 +83,6 @@ def api_log(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixtu
     caplog.set_level(logging.INFO, logger="imgpipe")
     yield caplog
     logger.removeHandler(caplog.handler)
-
-
-@contextlib.contextmanager
-def serving(workdir: Path, env: dict[str, str]) -> Iterator[tuple[str, Path]]:
-    """`imgpipe serve` (uvicorn, one worker) in a subprocess on a free port, in `workdir`, with
-    `env` over the environment; yields its base URL and log file, and stops it afterwards."""
-    port = free_port()
-    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **env}
-    full_env.pop("AWS_LAMBDA_FUNCTION_NAME", None)
-    log = workdir / f"serve-{port}.log"
-    base = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "services.cli", "serve", "--port", str(port)]
-    ready = answers_http(f"{base}/healthz")
-    with running(command, log, ready, what="imgpipe serve", env=full_env, cwd=workdir):
-        yield base, log
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ from core.errors import ConfigError
 from services.upload_api.app import create_app
 from services.upload_api.auth import Authenticator, customer_from_authorizer
 from services.upload_api.problems import ApiError
-from tests.api.conftest import KEYS, headers_for
+from tests.harness.app import KEYS, headers_for
 from tests.images import jpeg_photo
 
 

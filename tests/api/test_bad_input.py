@@ -8,7 +8,7 @@ import uuid
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.conftest import headers_for
+from tests.harness.app import headers_for
 from tests.images import HTML, SVG, jpeg_photo, png_header_declaring, truncated
 
 ACME = headers_for("acme")

@@ -11,7 +11,7 @@ from core.bootstrap import build_context
 from core.config import Settings
 from services.upload_api.app import create_app
 from tests import images
-from tests.api.conftest import headers_for
+from tests.harness.app import headers_for
 
 APP_ORIGIN = "https://app.example.com"
 

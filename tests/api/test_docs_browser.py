@@ -7,7 +7,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.api.conftest import ROOT
+from tests.harness.app import ROOT
 from tests.harness.tools import chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from tests.api.conftest import KEYS, ROOT, key_pairs, serving
+from tests.harness.app import KEYS, ROOT, key_pairs, serving
 from tests.harness.proxy import free_port
 from tests.harness.s3 import DUMMY_AWS_ENV, REGION
 from tests.images import photo_bytes

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from core.bootstrap import build_context
 from core.config import Settings
 from services.upload_api.app import create_app
-from tests.api.conftest import headers_for
+from tests.harness.app import headers_for
 from tests.images import SVG, jpeg_photo
 
 ACME = headers_for("acme")

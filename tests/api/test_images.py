@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from core.config import Settings
-from tests.api.conftest import headers_for
+from tests.harness.app import headers_for
 from tests.images import jpeg_photo, png_rgba
 
 ACME = headers_for("acme")
@@ -50,6 +50,18 @@ def test_raw_image_body_is_accepted_like_multipart(client: TestClient) -> None:
     assert response.status_code == 201, response.text
     assert response.json()["format"] == "png"
     assert response.json()["has_alpha"] is True
+
+
+def test_format_is_read_from_the_bytes_not_the_file_name_or_declared_type(
+    client: TestClient,
+) -> None:
+    response = client.post(
+        "/v1/images",
+        files={"file": ("holiday.jpg", png_rgba(300, 200), "image/jpeg")},
+        headers=ACME,
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["format"] == "png"
 
 
 def test_same_bytes_again_answer_200_duplicate_with_the_same_id(client: TestClient) -> None:

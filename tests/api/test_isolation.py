@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from tests.api.conftest import headers_for
 from tests.api.test_uploads import send
+from tests.harness.app import headers_for
 from tests.images import jpeg_photo
 
 ACME = headers_for("acme")

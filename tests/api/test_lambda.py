@@ -21,7 +21,7 @@ from PIL import Image
 
 import core.bootstrap
 from core.config import get_settings
-from tests.api.conftest import KEYS, key_pairs
+from tests.harness.app import KEYS, key_pairs
 from tests.images import jpeg_photo
 
 ROOT = Path(__file__).resolve().parents[2]

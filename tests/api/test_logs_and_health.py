@@ -13,7 +13,7 @@ from core.bootstrap import build_context
 from core.config import Settings
 from services.upload_api.app import create_app
 from services.upload_api.request_log import JsonFormatter
-from tests.api.conftest import KEYS, headers_for
+from tests.harness.app import KEYS, headers_for
 from tests.harness.proxy import FaultProxy
 from tests.images import jpeg_photo
 

@@ -13,7 +13,7 @@ from openapi_spec_validator import validate
 from schemathesis import checks
 from schemathesis.core.failures import FailureGroup
 
-from tests.api.conftest import KEYS
+from tests.harness.app import KEYS
 
 METHODS = {"get", "post", "put", "delete", "patch"}
 

@@ -13,7 +13,7 @@ from core.bootstrap import Context, build_context
 from core.config import Settings
 from core.errors import TransientError
 from services.upload_api.app import create_app
-from tests.api.conftest import headers_for
+from tests.harness.app import headers_for
 from tests.images import SVG, jpeg_photo
 
 ACME = headers_for("acme")

@@ -3,10 +3,6 @@ and on PostgreSQL, with keys for two customers and an admin."""
 
 from __future__ import annotations
 
-import hashlib
-import os
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,19 +14,10 @@ from core.bootstrap import Context, build_context
 from core.config import Settings, load_settings
 from core.repository.warehouse import Warehouse
 from services.upload_api.app import create_app
-from tests.integration.test_warehouse import known_data_set
+from tests.harness.app import key_pairs, run_imgpipe
+from tests.harness.warehouse_data import known_data_set
 
-ROOT = Path(__file__).resolve().parents[2]
-KEYS = {"acme": "acme-key", "globex": "globex-key", "ops": "ops-key"}
 ADMINS = ["ops"]
-
-
-def headers_for(customer: str) -> dict[str, str]:
-    return {"X-API-Key": KEYS[customer]}
-
-
-def key_pairs() -> list[str]:
-    return [f"{c}:{hashlib.sha256(k.encode()).hexdigest()}" for c, k in KEYS.items()]
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -80,24 +67,6 @@ def warehouse(make_context: Callable[..., Context]) -> Warehouse:
 def client(make_context: Callable[..., Context], warehouse: Warehouse) -> Iterator[TestClient]:
     with TestClient(create_app(ctx=make_context()), raise_server_exceptions=False) as test:
         yield test
-
-
-def run_imgpipe(
-    workdir: Path, *args: str, timeout: float = 300
-) -> subprocess.CompletedProcess[str]:
-    """`imgpipe ARGS` in `workdir` on the embedded defaults (no IMGPIPE_* from outside)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IMGPIPE_")}
-    env["PYTHONPATH"] = str(ROOT)
-    env.pop("AWS_LAMBDA_FUNCTION_NAME", None)
-    return subprocess.run(
-        [sys.executable, "-m", "services.cli", *args],
-        cwd=workdir,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.stats.conftest import KEYS, headers_for
+from tests.harness.app import KEYS, headers_for
 
 CHARTS = ("volume", "status", "bytes", "ratio", "latency", "rejections", "formats", "customers")
 RANGE = {"from": "2024-02-28", "to": "2024-03-03"}

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import serving
+from tests.harness.app import serving
 from tests.harness.tools import chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

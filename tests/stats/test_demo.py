@@ -11,7 +11,7 @@ import pytest
 
 from core.repository.warehouse import Stats, Warehouse, create_warehouse_engine
 from services.commands.demo import plan
-from tests.stats.conftest import run_imgpipe
+from tests.harness.app import run_imgpipe
 
 # End-to-end: the demo runs once per session (about half a minute), shared with the browser test.
 pytestmark = pytest.mark.slow
@@ -112,7 +112,7 @@ def test_the_plan_is_the_same_for_the_same_seed_and_time() -> None:
 
 
 def test_demo_sends_its_uploads_to_a_running_server_with_url(tmp_path: Path) -> None:
-    from tests.api.conftest import serving
+    from tests.harness.app import serving
 
     data = tmp_path / ".imgpipe"
     env = {

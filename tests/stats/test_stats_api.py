@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from core.repository.warehouse import Warehouse
-from tests.stats.conftest import headers_for
+from tests.harness.app import KEYS, headers_for
 
 PROBLEM = "application/problem+json"
 D1 = date(2024, 3, 1)
@@ -205,7 +205,7 @@ def test_a_key_asking_for_another_customer_is_refused_with_403(client: TestClien
     assert response.headers["content-type"] == PROBLEM
     problem = response.json()
     assert problem["code"] == "forbidden"
-    assert "globex" in problem["detail"] and "acme-key" not in response.text
+    assert "globex" in problem["detail"] and KEYS["acme"] not in response.text
 
 
 def test_an_admin_key_sees_every_customer_or_the_one_it_names(client: TestClient) -> None:

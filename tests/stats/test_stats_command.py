@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
-import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -14,24 +12,15 @@ import pytest
 from fastapi.testclient import TestClient
 
 from core.repository.warehouse import Warehouse
+from services.cli import main
 from services.commands.stats import day
-from tests.stats.conftest import headers_for
+from tests.harness.app import headers_for, run_imgpipe
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def imgpipe_stats(database_url: str, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IMGPIPE_")}
-    env.update(PYTHONPATH=str(ROOT), IMGPIPE_DATABASE_URL=database_url)
-    return subprocess.run(
-        [sys.executable, "-m", "services.cli", "stats", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_imgpipe(cwd, "stats", *args, env={"IMGPIPE_DATABASE_URL": database_url})
 
 
 def section(output: str, title: str) -> list[list[str]]:
@@ -116,12 +105,17 @@ def test_stats_of_a_range_without_events_say_so(
     ids=["since-after-until", "month-13", "top-0"],
 )
 def test_bad_arguments_exit_2_and_say_why(
-    database_url: str, warehouse: Warehouse, tmp_path: Path, args: list[str], message: str
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    done = imgpipe_stats(database_url, tmp_path, *args)
-    assert done.returncode == 2
-    assert message in done.stderr
-    assert done.stdout == ""
+    # Refused before any database is opened, so the command runs in this process.
+    try:
+        code = main(["stats", *args])
+    except SystemExit as leaving:  # argparse refuses some before the command runs
+        code = leaving.code
+    assert code == 2
+    out, err = capsys.readouterr()
+    assert message in err
+    assert out == ""
 
 
 def test_days_are_dates_today_or_days_ago() -> None:

@@ -82,12 +82,6 @@ def test_format_is_sniffed_from_the_bytes(fmt: str, expected: str) -> None:
     assert process(data, small_settings()).metadata.format == expected
 
 
-def test_format_is_sniffed_not_taken_from_a_name_or_extension() -> None:
-    # A PNG body whatever it is called: only the bytes matter, and process() sees only bytes.
-    data = images.in_format("PNG")
-    assert process(data, small_settings()).metadata.format == "png"
-
-
 @pytest.mark.parametrize(
     ("data", "what"),
     [
