@@ -12,6 +12,10 @@ APT := $(if $(filter 0,$(shell id -u)),,sudo) apt-get
 TOOLS := .venv-tools
 CHECKOV_VERSION := 3.3.30
 TOOLS_STAMP := $(TOOLS)/.checkov-$(CHECKOV_VERSION)
+# The SAM CLI pins an older boto3 than imgpipe's: a virtualenv of its own too.
+SAM := .venv-sam
+SAM_VERSION := 1.170.0
+SAM_STAMP := $(SAM)/.sam-$(SAM_VERSION)
 
 $(STAMP): pyproject.toml
 	@# Debian's python3 makes virtualenvs only with its python3-venv package.
@@ -45,7 +49,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .imgpipe .pytest_cache .mypy_cache .ruff_cache .hypothesis build *.egg-info
+	rm -rf $(VENV) $(TOOLS) $(SAM) .imgpipe .pytest_cache .mypy_cache .ruff_cache .hypothesis build *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 $(TOOLS_STAMP): $(STAMP)
@@ -54,8 +58,13 @@ $(TOOLS_STAMP): $(STAMP)
 	touch $(TOOLS_STAMP)
 
 # Deployment files, offline: lock files against pyproject.toml, the SAM template (cfn-lint as
-# written and expanded, checkov), the Dockerfile (hadolint), `sam validate --lint` if installed.
-lint-infra: $(STAMP) $(TOOLS_STAMP)
+# written and expanded, checkov, `sam validate --lint`), the Dockerfile (hadolint).
+$(SAM_STAMP): $(STAMP)
+	test -x $(SAM)/bin/python || $(PYTHON) -m venv $(SAM)
+	$(BIN)/uv pip install --quiet --python $(SAM)/bin/python 'aws-sam-cli==$(SAM_VERSION)'
+	touch $(SAM_STAMP)
+
+lint-infra: $(STAMP) $(TOOLS_STAMP) $(SAM_STAMP)
 	$(BIN)/ruff check infra
 	$(BIN)/ruff format --check infra
 	$(BIN)/mypy infra bench/coldstart.py
