@@ -118,7 +118,7 @@ def record_costs(ctx: Context, samples: int = 60) -> dict[str, float]:
     write of one record, against a record's share of a batch of BATCH."""
     from bench.warehouse import ingest_events
     from core.errors import NotFound
-    from core.models import manifest_key
+    from core.layout import manifest_key
 
     tag = uuid.uuid4().hex[:8]
     thumbnail = bytes(2_000)

@@ -73,13 +73,13 @@ def fresh_schema(server_url: str) -> Iterator[str]:
 def ingest_events(prefix: str, count: int = EVENTS) -> list[object]:
     """A realistic mix: 80% new images, 8% duplicates of them, 12% refusals."""
     from core.errors import ErrorCode
+    from core.layout import rendition_key
     from core.models import (
         ImageMetadata,
         IngestResult,
         Manifest,
         RenditionRecord,
         image_id_for,
-        rendition_key,
     )
 
     start = datetime(2024, 3, 1, tzinfo=UTC)

@@ -10,7 +10,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from core.errors import Archived, NotFound, RestoreState
-from core.models import Manifest, RenditionRecord, manifest_key
+from core.layout import manifest_key
+from core.models import Manifest, RenditionRecord
 
 if TYPE_CHECKING:
     from core.bootstrap import Context

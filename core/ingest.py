@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from core.errors import ErrorCode, NotFound, PermanentError, TransientError
+from core.layout import IMMUTABLE_CACHE_CONTROL, MANIFEST_CACHE_CONTROL, manifest_key, rendition_key
 from core.models import (
     IngestRequest,
     IngestResult,
@@ -22,12 +23,9 @@ from core.models import (
     RenditionRecord,
     Status,
     image_id_for,
-    manifest_key,
-    rendition_key,
     utcnow,
 )
 from core.processing import process
-from core.repository.objects import IMMUTABLE_CACHE_CONTROL
 
 if TYPE_CHECKING:
     from core.bootstrap import Context
@@ -156,7 +154,12 @@ def _write_objects(objects: ObjectStore, source: _Source, processed: ProcessedIm
         attributes=source.request.attributes,
     )
     body = json.dumps(manifest.to_json(), separators=(",", ":")).encode()
-    objects.put(manifest_key(source.image_id), body, "application/json", cache_control="no-cache")
+    objects.put(
+        manifest_key(source.image_id),
+        body,
+        "application/json",
+        cache_control=MANIFEST_CACHE_CONTROL,
+    )
     return manifest
 
 

@@ -58,14 +58,6 @@ def image_id_for(customer_id: str, sha256: str) -> uuid.UUID:
     return uuid.uuid5(IMAGE_NAMESPACE, f"{customer_id}\x00{sha256}")
 
 
-def rendition_key(name: str, image_id: uuid.UUID | str, extension: str) -> str:
-    return f"renditions/{name}/{image_id}.{extension}"
-
-
-def manifest_key(image_id: uuid.UUID | str) -> str:
-    return f"manifests/{image_id}.json"
-
-
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

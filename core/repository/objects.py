@@ -54,6 +54,7 @@ from core.errors import (
     RestoreState,
     TransientError,
 )
+from core.layout import default_cache_control
 
 if TYPE_CHECKING:
     from botocore.exceptions import ClientError
@@ -70,8 +71,6 @@ _T = TypeVar("_T")
 
 ARCHIVE_CLASSES = frozenset({"GLACIER", "DEEP_ARCHIVE"})
 
-# Renditions never change once written (their key holds the image id).
-IMMUTABLE_CACHE_CONTROL = "public, max-age=31536000, immutable"
 
 # Where the upload API serves the folder store's signed URLs.
 LOCAL_OBJECTS_PATH = "/local-objects/"
@@ -127,6 +126,13 @@ class ObjectStore(Protocol):
     def put(
         self, key: str, data: bytes, content_type: str, cache_control: str | None = None
     ) -> None: ...
+
+    def create(
+        self, key: str, data: bytes, content_type: str, cache_control: str | None = None
+    ) -> bool:
+        """Write the object only if no object has the key, atomically: True when this call
+        created it, False when another was there first (left as it was)."""
+        ...
 
     def get(self, key: str) -> bytes:
         """Raises NotFound, Archived (archived and not restored), TransientError."""
@@ -301,19 +307,36 @@ class FolderStore:
         self, key: str, data: bytes, content_type: str, cache_control: str | None = None
     ) -> None:
         path = self._path(key)
-        if cache_control is None and key.startswith("renditions/"):
-            cache_control = IMMUTABLE_CACHE_CONTROL
-        meta = {
-            "content_type": content_type,
-            "cache_control": cache_control,
-            "etag": hashlib.md5(data, usedforsecurity=False).hexdigest(),
-        }
         try:
             # Metadata first: once the object is visible, what describes it is there too.
-            _write_atomically(self._meta_path(key), json.dumps(meta).encode())
+            self._write_meta(key, data, content_type, cache_control)
             _write_atomically(path, data)
         except OSError as exc:
             raise TransientError(f"cannot write {key!r} under {self.root}: {exc}") from exc
+
+    def _write_meta(
+        self, key: str, data: bytes, content_type: str, cache_control: str | None
+    ) -> None:
+        meta = {
+            "content_type": content_type,
+            "cache_control": default_cache_control(key) if cache_control is None else cache_control,
+            "etag": hashlib.md5(data, usedforsecurity=False).hexdigest(),
+        }
+        _write_atomically(self._meta_path(key), json.dumps(meta).encode())
+
+    def create(
+        self, key: str, data: bytes, content_type: str, cache_control: str | None = None
+    ) -> bool:
+        path = self._path(key)
+        try:
+            created = _create_exclusively(path, data)
+            if created:
+                # After the link: a loser of the race must not rewrite the winner's metadata.
+                # Until it lands, head() derives the ETag and type from the object itself.
+                self._write_meta(key, data, content_type, cache_control)
+        except OSError as exc:
+            raise TransientError(f"cannot write {key!r} under {self.root}: {exc}") from exc
+        return created
 
     def get(self, key: str) -> bytes:
         path = self._path(key)
@@ -504,6 +527,27 @@ def _write_atomically(path: Path, data: bytes) -> None:
     _fsync_directory(path.parent)
 
 
+def _create_exclusively(path: Path, data: bytes) -> bool:
+    """Link a complete temp file to `path` unless something is there: link(2) fails on an
+    existing name atomically, so of two racing writers exactly one wins, and no reader ever
+    sees a part of the file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temp, path)
+        except FileExistsError:
+            return False
+    finally:
+        Path(temp).unlink(missing_ok=True)
+    _fsync_directory(path.parent)
+    return True
+
+
 def _fsync_directory(directory: Path) -> None:
     # The rename is durable only once the directory entry is on disk.
     with contextlib.suppress(OSError):
@@ -548,6 +592,7 @@ def _read_key(path: Path) -> bytes:
 CONNECT_TIMEOUT_SECONDS = 2.0
 READ_TIMEOUT_SECONDS = 5.0
 TOTAL_ATTEMPTS = 3  # the first try and two retries
+CONFLICT_ATTEMPTS = 6  # conditional writes that meet another in flight (S3's 409)
 # botocore keeps 10 connections; a thread beyond that opens one per request and throws it
 # away. Each ingest worker holds one, and so does each request thread of the upload API
 # (Starlette's pool has 40).
@@ -903,8 +948,8 @@ class S3Store:
         self, key: str, data: bytes, content_type: str, cache_control: str | None = None
     ) -> None:
         full = self._full(key)
-        if cache_control is None and key.startswith("renditions/"):
-            cache_control = IMMUTABLE_CACHE_CONTROL
+        if cache_control is None:
+            cache_control = default_cache_control(key)
         extra: dict[str, Any] = {"CacheControl": cache_control} if cache_control else {}
         with self._errors(key):
             self.client.put_object(
@@ -915,6 +960,40 @@ class S3Store:
                 ServerSideEncryption="AES256",
                 **extra,
             )
+
+    def create(
+        self, key: str, data: bytes, content_type: str, cache_control: str | None = None
+    ) -> bool:
+        """PutObject with If-None-Match: *. S3 answers 412 when the key exists, and 409
+        ConditionalRequestConflict when another conditional write of it is in flight: that
+        one is retried (after a short pause) until one of the two is settled."""
+        from botocore.exceptions import ClientError
+
+        full = self._full(key)
+        if cache_control is None:
+            cache_control = default_cache_control(key)
+        extra: dict[str, Any] = {"CacheControl": cache_control} if cache_control else {}
+        for attempt in range(CONFLICT_ATTEMPTS):
+            with self._errors(key):
+                try:
+                    self.client.put_object(
+                        Bucket=self.bucket,
+                        Key=full,
+                        Body=data,
+                        ContentType=content_type,
+                        ServerSideEncryption="AES256",
+                        IfNoneMatch="*",
+                        **extra,
+                    )
+                    return True
+                except ClientError as exc:
+                    code = str(exc.response.get("Error", {}).get("Code", ""))
+                    if code == "PreconditionFailed":
+                        return False
+                    if code != "ConditionalRequestConflict":
+                        raise
+            time.sleep(min(0.05 * 2**attempt, 1.0))
+        raise TransientError(f"storage: conditional writes of {key!r} kept conflicting")
 
     def get(self, key: str) -> bytes:
         full = self._full(key)

@@ -7,6 +7,7 @@ import hashlib
 from datetime import UTC, date, datetime, timedelta, timezone
 
 from core.errors import ErrorCode
+from core.layout import rendition_key
 from core.models import (
     ImageMetadata,
     IngestResult,
@@ -15,7 +16,6 @@ from core.models import (
     Source,
     Status,
     image_id_for,
-    rendition_key,
 )
 from core.repository.warehouse import Warehouse
 

@@ -18,9 +18,10 @@ from core.bootstrap import Context
 from core.config import Settings, load_settings
 from core.errors import ErrorCode, TransientError
 from core.ingest import discard_upload, ingest, ingest_batch
-from core.models import IngestRequest, Manifest, image_id_for, manifest_key
+from core.layout import IMMUTABLE_CACHE_CONTROL, manifest_key
+from core.models import IngestRequest, Manifest, image_id_for
 from core.repository.migrations import upgrade
-from core.repository.objects import IMMUTABLE_CACHE_CONTROL, ObjectStore, open_object_store
+from core.repository.objects import ObjectStore, open_object_store
 from core.repository.warehouse import Warehouse, create_warehouse_engine
 from tests import images
 from tests.harness.proxy import FaultProxy

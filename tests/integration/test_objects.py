@@ -23,8 +23,8 @@ from botocore.exceptions import ClientError
 
 from core.config import Settings, load_settings
 from core.errors import Archived, ErrorCode, NotFound, PermanentError, TransientError
+from core.layout import IMMUTABLE_CACHE_CONTROL
 from core.repository.objects import (
-    IMMUTABLE_CACHE_CONTROL,
     LOCAL_OBJECTS_PATH,
     TLS_ONLY_SID,
     FolderStore,
