@@ -6,46 +6,16 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from core.config import Settings, get_settings
 
 if TYPE_CHECKING:
-    from datetime import date, datetime
-
-    from core.models import IngestResult, Source
+    from core.ports import Warehouse
     from core.repository.objects import ObjectStore
-    from core.repository.warehouse import ImageRecord, Stats
 
 T = TypeVar("T")
 R = TypeVar("R")
-
-
-class Warehouse(Protocol):
-    """What the use cases need of the warehouse: ingest writes a batch of results; listing
-    and the statistics read; health checks ping. `core.repository.warehouse.Warehouse` is
-    the one implementation; a wrapper (a benchmark's, the demo's) delegates what it leaves."""
-
-    def write_batch(self, results: Sequence[IngestResult]) -> list[IngestResult]: ...
-
-    def list_images(
-        self,
-        customer_id: str,
-        limit: int = 50,
-        cursor: str | None = None,
-        since: datetime | None = None,
-    ) -> tuple[Sequence[ImageRecord], str | None]: ...
-
-    def stats(
-        self,
-        since: date | None = None,
-        until: date | None = None,
-        source: Source | None = None,
-        customer_id: str | None = None,
-        top_customers: int = 10,
-    ) -> Stats: ...
-
-    def ping(self) -> None: ...
 
 
 @dataclass

@@ -236,6 +236,31 @@ class Settings(BaseSettings):
         "ReportBatchItemFailures on the event source mapping); false: raise so Lambda retries.",
     )
 
+    # The warehouse loader: the only writer of the warehouse, fed by the fact log.
+    load_interval_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        le=3600,
+        description="How often `imgpipe serve` and `imgpipe consume` load facts into the "
+        "warehouse in a background thread; 0: never (a scheduled `imgpipe load` does it).",
+    )
+    load_max_files: int = Field(
+        default=1000, ge=1, le=100_000, description="Most fact objects one load takes."
+    )
+    load_max_bytes: int = Field(
+        default=64 * MiB, ge=1024, description="Most bytes of fact objects one load takes."
+    )
+    load_settle_seconds: int = Field(
+        default=600,
+        ge=0,
+        description="Fact objects written up to this long before the newest loaded one are "
+        "looked for again (a writer's clock or a slow write may land them late).",
+    )
+    redshift_copy_role_arn: str | None = Field(
+        default=None,
+        description="IAM role Redshift assumes to COPY fact objects from S3 (Redshift only).",
+    )
+
     @field_validator(
         "kafka_topics", "admin_customers", "stream_allowed_buckets", "cors_origins", mode="before"
     )

@@ -15,8 +15,8 @@ from core.models import Manifest, RenditionRecord
 
 if TYPE_CHECKING:
     from core.bootstrap import Context
+    from core.models import ImageRecord
     from core.repository.objects import ObjectInfo, ObjectStore, RestoreTier
-    from core.repository.warehouse import ImageRecord
 
 
 @dataclass(frozen=True, slots=True)

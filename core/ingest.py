@@ -1,4 +1,4 @@
-"""The one use case: ingest images (process, store objects, record rows) for both services."""
+"""The one use case: ingest images (process, store objects, record facts) for both services."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from core import facts
 from core.errors import ErrorCode, NotFound, PermanentError, TransientError
 from core.layout import IMMUTABLE_CACHE_CONTROL, MANIFEST_CACHE_CONTROL, manifest_key, rendition_key
 from core.models import (
@@ -35,79 +35,66 @@ log = logging.getLogger("imgpipe.ingest")
 
 
 def ingest(request: IngestRequest, ctx: Context) -> IngestResult:
-    """Ingest one image. Raises TransientError when storage or the warehouse is unreachable."""
+    """Ingest one image. Raises TransientError when object storage is unreachable."""
     return ingest_batch([request], ctx)[0]
 
 
 def ingest_batch(requests: Sequence[IngestRequest], ctx: Context) -> list[IngestResult]:
-    """Ingest images: process them (in a few threads), store their objects, then write all of
-    their rows in one transaction. A TransientError leaves nothing a retry cannot finish.
-    Direct uploads (object_key) are left in place: see discard_upload."""
-    sources = [_Source.read(request, ctx) for request in requests]
-    # An image sent twice in one batch is stored once, as its first request describes it.
-    unique = {s.image_id: s for s in reversed(sources) if s.image_id is not None}
-    stored = dict(ctx.map(lambda s: (s.image_id, _store(s, ctx)), list(unique.values())))
-    return ctx.warehouse.write_batch([_result(s, stored.get(s.image_id)) for s in sources])
+    """Ingest images, a few at a time (Pillow frees the GIL), then append all of their rows to
+    the fact log as one object. Storage alone decides each status; the warehouse hears of
+    them when the loader loads the facts. A TransientError leaves nothing a retry cannot
+    finish. Direct uploads (object_key) are left in place: see discard_upload."""
+    results = list(ctx.map(lambda request: _ingest_one(request, ctx), requests))
+    record_facts(ctx.objects, results)
+    return results
 
 
-@dataclass(slots=True)
-class _Source:
-    """A request with its bytes read and its identity known (or the reason it has none)."""
+def record_facts(objects: ObjectStore, results: Sequence[IngestResult]) -> None:
+    """Step 8: the call's rows, one fact object for the whole call."""
+    if results:
+        objects.put(facts.new_fact_key(), facts.encode(facts.rows_of(results)), facts.CONTENT_TYPE)
 
-    request: IngestRequest
-    data: bytes
-    image_id: uuid.UUID | None
-    started: float
-    refusal: PermanentError | None = None
-    finished: float | None = None
 
-    @classmethod
-    def read(cls, request: IngestRequest, ctx: Context) -> _Source:
-        started = time.perf_counter()
-        if request.refusal is not None:
-            return cls(request, b"", None, started, request.refusal)
-        try:
-            data = _read_bytes(request, ctx)
-        except PermanentError as refusal:
-            return cls(request, b"", None, started, refusal)
-        if not data:
-            return cls(request, data, None, started, PermanentError(ErrorCode.EMPTY, "no bytes"))
-        sha256 = hashlib.sha256(data).hexdigest()
-        return cls(request, data, image_id_for(request.customer_id, sha256), started)
+def _ingest_one(request: IngestRequest, ctx: Context) -> IngestResult:
+    started = time.perf_counter()
+    data = b""
+    try:
+        data = _read_bytes(request, ctx)  # step 0: the bytes, or why there are none
+        image_id = image_id_for(request.customer_id, hashlib.sha256(data).hexdigest())  # step 6
+        with _IMAGE_LOCKS.hold(image_id):  # same image, same process: one encodes, one finds
+            manifest = _stored_manifest(ctx.objects, image_id)
+            if manifest is None:
+                processed = process(data, ctx.settings)  # steps 1-5
+                manifest = _store(ctx.objects, request, image_id, processed)  # step 7
+    except PermanentError as refusal:
+        return _result(request, started, len(data), refusal=refusal)
+    # Whoever created the manifest is `processed` (again, when it retries); anyone else finds
+    # the image stored: `duplicate`.
+    status: Status = "processed" if manifest.first_event_id == request.event_id else "duplicate"
+    return _result(request, started, len(data), manifest=manifest, status=status)
 
 
 def _read_bytes(request: IngestRequest, ctx: Context) -> bytes:
     """The request's bytes, or those of its direct upload (size checked before reading it)."""
+    if request.refusal is not None:
+        raise request.refusal
     if request.data is not None:
-        return request.data
-    if request.object_key is None:
+        data = request.data
+    elif request.object_key is None:
         raise PermanentError(ErrorCode.INVALID_REQUEST, "request carries neither bytes nor a key")
-    try:
-        size = ctx.objects.head(request.object_key).size
-    except NotFound:
-        raise PermanentError(ErrorCode.SOURCE_NOT_FOUND, "the upload has no object") from None
-    if size > ctx.settings.max_bytes:
-        raise PermanentError(
-            ErrorCode.TOO_LARGE, f"{size} bytes is over the limit of {ctx.settings.max_bytes}"
-        )
-    return ctx.objects.get(request.object_key)
-
-
-def _store(source: _Source, ctx: Context) -> Manifest | PermanentError:
-    """Steps 1-7 of one image: its manifest when stored (now or before), else why not."""
-    assert source.image_id is not None
-    try:
-        with _IMAGE_LOCKS.hold(source.image_id):
-            existing = _stored_manifest(ctx.objects, source.image_id)
-            if existing is not None:  # the customer sent these bytes before: nothing to encode
-                return existing
-            try:
-                processed = process(source.data, ctx.settings)  # sniff, limits, decode, renditions
-            except PermanentError as refusal:
-                return refusal
-            return _write_objects(ctx.objects, source, processed)
-    finally:
-        source.finished = time.perf_counter()
+    else:
+        try:
+            size = ctx.objects.head(request.object_key).size
+        except NotFound:
+            raise PermanentError(ErrorCode.SOURCE_NOT_FOUND, "the upload has no object") from None
+        if size > ctx.settings.max_bytes:
+            raise PermanentError(
+                ErrorCode.TOO_LARGE, f"{size} bytes is over the limit of {ctx.settings.max_bytes}"
+            )
+        data = ctx.objects.get(request.object_key)
+    if not data:
+        raise PermanentError(ErrorCode.EMPTY, "no bytes")
+    return data
 
 
 def _stored_manifest(objects: ObjectStore, image_id: uuid.UUID) -> Manifest | None:
@@ -125,12 +112,15 @@ def _stored_manifest(objects: ObjectStore, image_id: uuid.UUID) -> Manifest | No
         return None
 
 
-def _write_objects(objects: ObjectStore, source: _Source, processed: ProcessedImage) -> Manifest:
-    """Renditions first, the manifest last: a manifest never names an object that is missing."""
-    assert source.image_id is not None
+def _store(
+    objects: ObjectStore, request: IngestRequest, image_id: uuid.UUID, processed: ProcessedImage
+) -> Manifest:
+    """Renditions first, then the manifest, created only if none is there: a manifest never
+    names an object that is missing, and of two writers of one image, exactly one creates it.
+    The other gets the winner's manifest."""
     records = []
     for rendition in processed.renditions:
-        key = rendition_key(rendition.name, source.image_id, rendition.extension)
+        key = rendition_key(rendition.name, image_id, rendition.extension)
         objects.put(
             key, rendition.data, rendition.content_type, cache_control=IMMUTABLE_CACHE_CONTROL
         )
@@ -145,38 +135,45 @@ def _write_objects(objects: ObjectStore, source: _Source, processed: ProcessedIm
             )
         )
     manifest = Manifest(
-        image_id=source.image_id,
-        customer_id=source.request.customer_id,
+        image_id=image_id,
+        customer_id=request.customer_id,
         metadata=processed.metadata,
         renditions=tuple(records),
         created_at=utcnow(),
-        source=source.request.source,
-        attributes=source.request.attributes,
+        source=request.source,
+        attributes=request.attributes,
+        first_event_id=request.event_id,
+        first_seen_at=request.received_at,
     )
     body = json.dumps(manifest.to_json(), separators=(",", ":")).encode()
-    objects.put(
-        manifest_key(source.image_id),
-        body,
-        "application/json",
-        cache_control=MANIFEST_CACHE_CONTROL,
-    )
+    key = manifest_key(image_id)
+    if objects.create(key, body, "application/json", cache_control=MANIFEST_CACHE_CONTROL):
+        return manifest
+    winner = _stored_manifest(objects, image_id)
+    if winner is not None:
+        return winner
+    # What is there cannot be read (see _stored_manifest): ours replaces it.
+    objects.put(key, body, "application/json", cache_control=MANIFEST_CACHE_CONTROL)
     return manifest
 
 
-def _result(source: _Source, outcome: Manifest | PermanentError | None) -> IngestResult:
-    request = source.request
-    refusal = source.refusal or (outcome if isinstance(outcome, PermanentError) else None)
-    manifest = outcome if isinstance(outcome, Manifest) else None
-    # The warehouse settles processed vs duplicate: it alone knows whether the image is new.
-    status: Status = "rejected" if refusal or manifest is None else "processed"
+def _result(
+    request: IngestRequest,
+    started: float,
+    bytes_in: int,
+    *,
+    manifest: Manifest | None = None,
+    status: Status = "rejected",
+    refusal: PermanentError | None = None,
+) -> IngestResult:
     return IngestResult(
         event_id=request.event_id,
         customer_id=request.customer_id,
         source=request.source,
         status=status,
         received_at=request.received_at,
-        bytes_in=len(source.data),
-        processing_ms=round(((source.finished or time.perf_counter()) - source.started) * 1000, 3),
+        bytes_in=bytes_in,
+        processing_ms=round((time.perf_counter() - started) * 1000, 3),
         manifest=manifest,
         error_code=refusal.code if refusal else None,
         error_detail=refusal.detail if refusal else None,
@@ -184,7 +181,7 @@ def _result(source: _Source, outcome: Manifest | PermanentError | None) -> Inges
 
 
 def discard_upload(objects: ObjectStore, key: str) -> None:
-    """Delete a direct upload its caller is done with: after the rows are written and after
+    """Delete a direct upload its caller is done with: after its facts are written and after
     whatever tells a retry what the upload became. Lifecycle expires any left over."""
     try:
         objects.delete(key)

@@ -104,7 +104,15 @@ def new_ulid(now: datetime | None = None) -> str:
         else:
             random_part = int.from_bytes(os.urandom(10), "big") >> 1  # room to count up
         _ulid_last = (ms, random_part)
-    value = (ms << 80) | (random_part & ((1 << 80) - 1))
+    return _encode((ms << 80) | (random_part & ((1 << 80) - 1)))
+
+
+def ulid_floor(at: datetime) -> str:
+    """The smallest ULID of `at`'s millisecond: every id made from then on sorts after it."""
+    return _encode(int(at.timestamp() * 1000) << 80)
+
+
+def _encode(value: int) -> str:
     return "".join(_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
 
 

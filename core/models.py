@@ -169,6 +169,14 @@ class Manifest:
     created_at: datetime
     source: Source
     attributes: dict[str, Any] = field(default_factory=dict)
+    # The event that created the manifest (its status is `processed`; any other, `duplicate`)
+    # and when that event was received. Manifests from before the fields read as "".
+    first_event_id: str = ""
+    first_seen_at: datetime | None = None
+
+    @property
+    def seen_at(self) -> datetime:
+        return self.first_seen_at or self.created_at
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -189,6 +197,8 @@ class Manifest:
             "created_at": self.created_at.isoformat(),
             "source": self.source,
             "attributes": self.attributes,
+            "first_event_id": self.first_event_id,
+            "first_seen_at": self.seen_at.isoformat(),
         }
 
     @classmethod
@@ -201,11 +211,19 @@ class Manifest:
             created_at=datetime.fromisoformat(doc["created_at"]),
             source=doc["source"],
             attributes=doc.get("attributes") or {},
+            first_event_id=doc.get("first_event_id") or "",
+            first_seen_at=datetime.fromisoformat(seen)
+            if (seen := doc.get("first_seen_at"))
+            else None,
         )
 
     @property
     def bytes_out(self) -> int:
         return sum(r.bytes for r in self.renditions)
+
+
+def _time_or_none(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,3 +249,45 @@ class IngestResult:
     def bytes_out(self) -> int:
         # A duplicate wrote nothing new; only a processed event produced output bytes.
         return self.manifest.bytes_out if self.manifest and self.status == "processed" else 0
+
+
+@dataclass(frozen=True, slots=True)
+class ImageRecord:
+    """One `images` row with its renditions."""
+
+    image_id: str
+    customer_id: str
+    sha256: str
+    phash: str
+    format: str
+    mode: str
+    width: int
+    height: int
+    frames: int
+    bytes_in: int
+    has_alpha: bool
+    camera_make: str | None
+    camera_model: str | None
+    taken_at: datetime | None
+    has_gps: bool
+    first_seen_at: datetime
+    first_event_id: str
+    renditions: tuple[RenditionRecord, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """One `ingest_events` row."""
+
+    event_id: str
+    image_id: str | None
+    customer_id: str
+    source: Source
+    status: Status
+    reason: str | None
+    format: str | None
+    bytes_in: int
+    bytes_out: int
+    processing_ms: float
+    received_at: datetime
+    recorded_at: datetime

@@ -16,6 +16,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "consume": ("services.stream_worker.consume", "consume images from Kafka"),
     "produce": ("services.stream_worker.produce", "send image files to a Kafka topic"),
     "invoke-stream": ("services.stream_worker.invoke", "run the MSK Lambda handler on an event"),
+    "load": ("services.commands.load", "load the fact log into the warehouse"),
     "db": ("services.commands.db", "warehouse migrations and DDL"),
     "storage": ("services.commands.storage", "object storage set-up"),
     "stats": ("services.commands.stats", "print the key statistics"),

@@ -169,6 +169,17 @@ class ObjectStore(Protocol):
         """Keys under `prefix`, sorted; for tools and tests, not for hot paths."""
         ...
 
+    def scan(
+        self, prefix: str, *, start_after: str | None = None, limit: int | None = None
+    ) -> list[tuple[str, int]]:
+        """(key, size) of the objects under `prefix` whose key sorts after `start_after`, in
+        key order, at most `limit`: how the loader finds facts it has not loaded."""
+        ...
+
+    def location(self, key: str) -> str:
+        """The object's URL outside imgpipe: s3://bucket/key, or file:///path."""
+        ...
+
     def ensure_bucket_policy(self, tls_only: bool = True) -> dict[str, Any]:
         """Apply the storage set-up (lifecycle, access, encryption); report what is in place."""
         ...
@@ -443,6 +454,36 @@ class FolderStore:
                     found.append(key)
         found.sort()
         return found[:limit] if limit is not None else found
+
+    def scan(
+        self, prefix: str, *, start_after: str | None = None, limit: int | None = None
+    ) -> list[tuple[str, int]]:
+        validate_prefix(prefix)
+        after = start_after or ""
+        found: list[tuple[str, int]] = []
+        top = self.root / prefix.rstrip("/") if prefix.endswith("/") else self.root
+        if not top.is_dir():
+            return found
+        for dirpath, dirnames, filenames in os.walk(top):
+            relative = Path(dirpath).relative_to(self.root).as_posix()
+            base = "" if relative == "." else relative + "/"
+            # Every key below a folder that sorts before start_after does too: skip it.
+            dirnames[:] = sorted(
+                d
+                for d in dirnames
+                if not d.startswith(".") and (base + d + "/") >= after[: len(base + d + "/")]
+            )
+            for name in filenames:
+                key = base + name
+                if name.startswith(".") or not key.startswith(prefix) or key <= after:
+                    continue
+                with contextlib.suppress(FileNotFoundError):
+                    found.append((key, (Path(dirpath) / name).stat().st_size))
+        found.sort()
+        return found[:limit] if limit is not None else found
+
+    def location(self, key: str) -> str:
+        return self._path(key).as_uri()
 
     def ensure_bucket_policy(self, tls_only: bool = True) -> dict[str, Any]:
         """A folder has no lifecycle, public access or encryption to set up."""
@@ -1149,6 +1190,26 @@ class S3Store:
                     break
         found.sort()
         return found[:limit] if limit is not None else found
+
+    def scan(
+        self, prefix: str, *, start_after: str | None = None, limit: int | None = None
+    ) -> list[tuple[str, int]]:
+        validate_prefix(prefix)
+        found: list[tuple[str, int]] = []
+        options: dict[str, Any] = {"Bucket": self.bucket, "Prefix": self.prefix + prefix}
+        if start_after:
+            options["StartAfter"] = self.prefix + start_after
+        with self._errors(prefix):
+            for page in self.client.get_paginator("list_objects_v2").paginate(**options):
+                for item in page.get("Contents", []):
+                    found.append((item["Key"][len(self.prefix) :], int(item["Size"])))
+                if limit is not None and len(found) >= limit:
+                    break
+        found.sort()
+        return found[:limit] if limit is not None else found
+
+    def location(self, key: str) -> str:
+        return f"s3://{self.bucket}/{self._full(key)}"
 
     # bucket set-up
 

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
     from core.bootstrap import Context
     from core.models import IngestResult, Source
-    from core.repository.warehouse import Stats
+    from core.stats import Stats
     from services.commands.demo_photos import Photo
 
 # Customers and their share of the traffic.

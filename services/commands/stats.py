@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from core.repository.warehouse import Stats
+    from core.stats import Stats
 
 _DAYS_AGO = re.compile(r"^(\d{1,5})d$")
 

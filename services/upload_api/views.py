@@ -12,8 +12,7 @@ from core.bootstrap import Context
 from core.errors import ErrorCode, PermanentError
 from core.images import ImageView, StoredRendition
 from core.ingest import ingest
-from core.models import IngestRequest, Manifest, RenditionRecord
-from core.repository.warehouse import ImageRecord
+from core.models import ImageRecord, IngestRequest, Manifest, RenditionRecord
 from services.upload_api.schemas import (
     ImageOut,
     ImageSummary,

@@ -4,10 +4,13 @@ whose statistics the warehouse, API and CLI tests check against numbers worked o
 from __future__ import annotations
 
 import hashlib
+import json
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta, timezone
 
+from core import facts
 from core.errors import ErrorCode
-from core.layout import rendition_key
+from core.layout import fact_key, new_ulid, rendition_key
 from core.models import (
     ImageMetadata,
     IngestResult,
@@ -79,6 +82,8 @@ def accepted(
         ),
         created_at=when,
         source=source,
+        first_event_id=event_id if status == "processed" else "",
+        first_seen_at=when,
     )
     return IngestResult(
         event_id=event_id,
@@ -171,5 +176,18 @@ def known_data_set(warehouse: Warehouse) -> None:
             when=day2_time,
         ),
     ]
-    warehouse.write_batch(day1)
-    warehouse.write_batch(day2)
+    load(warehouse, day1)
+    load(warehouse, day2)
+
+
+def load(
+    warehouse: Warehouse, results: Sequence[IngestResult], key: str | None = None
+) -> dict[str, int]:
+    """Load the facts of `results` as the loader does a fact object (named `key`, or a new
+    one): one transaction, new rows only; the rows written, by table."""
+    rows = warehouse.prepare(json.loads(json.dumps(facts.rows_of(results))))
+    with warehouse.load_session() as session:
+        session.stage_rows(rows)
+        written = session.apply()
+        session.record([(key or fact_key(new_ulid()), len(rows), 0)], new_ulid())
+    return written

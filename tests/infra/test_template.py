@@ -331,7 +331,7 @@ def data_set_tables(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def test_quicksight_data_sets_read_only_the_statistics_views(template: dict[str, Any]) -> None:
-    from core.repository.warehouse import STATS_VIEWS
+    from core.repository.migrations.views import STATS_VIEWS
 
     names = {table["Name"] for table in data_set_tables(template).values()}
     assert names <= set(STATS_VIEWS)

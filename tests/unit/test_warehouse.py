@@ -12,12 +12,8 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
 from core.errors import PermanentError, TransientError
-from core.repository.warehouse import (
-    decode_cursor,
-    encode_cursor,
-    is_transient,
-    translate_errors,
-)
+from core.repository.warehouse.engine import is_transient, translate_errors
+from core.repository.warehouse.read import decode_cursor, encode_cursor
 from tests.harness.proxy import free_port
 
 

@@ -1,10 +1,10 @@
 """Redshift SQL, compiled with the sqlalchemy-redshift dialect and checked as text: the DDL of
-the migrations, the staging-table writes, the look-up, and the statistics views."""
+the migrations, the loader's COPY, staging and deduplicating inserts, and the statistics views
+(materialized on Redshift, refreshed after each load)."""
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -15,18 +15,14 @@ from sqlalchemy_redshift.dialect import RedshiftDialect_redshift_connector
 
 from core.repository import migrations
 from core.repository.migrations.views import STATS_VIEWS, create_view_sql, view_sql
-from core.repository.warehouse import (
-    MultiRowInsert,
-    _lookup_statements,
-    batch_statements,
+from core.repository.warehouse import sql as loader_sql
+from core.repository.warehouse.schema import (
     images,
-    ingest_events,
     redshift_tables,
-    renditions,
-    staging_lock,
+    staging_columns,
     without_returning,
-    write_strategy,
 )
+from core.repository.warehouse.sql import MultiRowInsert
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +40,12 @@ def sql(statement: Any, dialect: sa.Dialect) -> str:
         (rendered,) = statement.render(dialect)
         return " ".join(rendered[0].split())
     return " ".join(str(statement.compile(dialect=dialect)).split())
+
+
+def literal(statement: Any, dialect: sa.Dialect) -> str:
+    """The statement with its values inline, as Redshift would run it."""
+    compiled = statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
+    return " ".join(str(compiled).split())
 
 
 def statement_of(ddl: str, start: str) -> str:
@@ -93,106 +95,115 @@ def test_other_dialects_get_no_redshift_options() -> None:
         assert "CREATE INDEX ix_ingest_events_received" in ddl
 
 
-def test_redshift_writes_through_a_staging_table(redshift: sa.Dialect) -> None:
-    assert write_strategy("redshift") == "staging"
-    assert write_strategy("postgresql") == write_strategy("sqlite") == "on_conflict"
-    now = datetime(2024, 3, 1, tzinfo=UTC)
-    rows = [
-        {
-            "event_id": f"e{i}",
-            "image_id": None,
-            "customer_id": "acme",
-            "source": "upload",
-            "status": "rejected",
-            "reason": "empty",
-            "format": None,
-            "bytes_in": 0,
-            "bytes_out": 0,
-            "processing_ms": 0.1,
-            "received_at": now,
-            "recorded_at": now,
-        }
-        for i in range(3)
-    ]
-    texts = [sql(s, redshift) for s in batch_statements("staging", ingest_events, rows)]
-    assert texts[0] == "CREATE TEMPORARY TABLE stage_ingest_events (LIKE ingest_events)"
-    assert texts[1].startswith("INSERT INTO stage_ingest_events (event_id, image_id, customer_id")
-    assert texts[1].count("), (") == 2  # one statement, three rows
-    assert "unnest" not in texts[1]
-    assert texts[2] == (
-        "DELETE FROM stage_ingest_events USING ingest_events "
-        "WHERE ingest_events.event_id = stage_ingest_events.event_id"
+def test_redshift_loads_stage_with_copy_from_a_manifest_of_gzip_json_facts() -> None:
+    text = loader_sql.copy_sql(
+        "s3://bucket/p/loads/01J.manifest.json", "arn:aws:iam::123456789012:role/imgpipe-copy"
     )
-    assert texts[3].startswith("INSERT INTO ingest_events (event_id, image_id, customer_id")
-    assert "SELECT stage_ingest_events.event_id, stage_ingest_events.image_id" in texts[3]
-    assert texts[3].endswith("FROM stage_ingest_events")
-    assert texts[4] == "DROP TABLE stage_ingest_events"
-    assert len(texts) == 5
-    for text in texts:
+    assert text == (
+        "COPY stage_facts FROM 's3://bucket/p/loads/01J.manifest.json' "
+        "IAM_ROLE 'arn:aws:iam::123456789012:role/imgpipe-copy' "
+        "MANIFEST FORMAT AS JSON 'auto' GZIP TIMEFORMAT 'auto' COMPUPDATE OFF STATUPDATE OFF"
+    )
+    assert loader_sql.copy_manifest(["s3://b/facts/a.ndjson.gz"]) == {
+        "entries": [{"url": "s3://b/facts/a.ndjson.gz", "mandatory": True}]
+    }
+    with pytest.raises(ValueError):
+        loader_sql.copy_sql("s3://b/x\\y", "role")
+    assert "FROM 's3://b/it''s' " in loader_sql.copy_sql("s3://b/it's", "r")
+
+
+def test_the_stage_has_every_column_of_every_fact_table_and_the_row_kind(
+    redshift: sa.Dialect,
+) -> None:
+    text = " ".join(loader_sql.create_stage_sql(redshift).split())
+    assert text.startswith("CREATE TEMPORARY TABLE stage_facts ( kind VARCHAR(16), ")
+    assert "event_id VARCHAR(512)" in text and "object_key VARCHAR(512)" in text
+    assert "first_seen_at TIMESTAMP WITH TIME ZONE" in text
+    assert "NOT NULL" not in text  # every kind leaves the others' columns empty
+    names = [c.name for c in staging_columns()]
+    assert len(names) == len(set(names))
+    assert loader_sql.drop_stage_sql(if_exists=True) == "DROP TABLE IF EXISTS stage_facts"
+
+
+def test_redshift_inserts_only_new_keys_once_with_an_anti_join(redshift: sa.Dialect) -> None:
+    events = literal(loader_sql.insert_new("event"), redshift)
+    assert events.startswith("INSERT INTO ingest_events (event_id, image_id, customer_id")
+    assert (
+        "row_number() OVER (PARTITION BY stage_facts.event_id ORDER BY CASE WHEN "
+        "(stage_facts.status = 'rejected') THEN 1 ELSE 0 END, stage_facts.recorded_at) AS rn"
+    ) in events
+    assert "FROM stage_facts WHERE stage_facts.kind = 'event'" in events
+    assert events.endswith(
+        "LEFT OUTER JOIN ingest_events ON ingest_events.event_id = ranked.event_id "
+        "WHERE ranked.rn = 1 AND ingest_events.event_id IS NULL"
+    )
+    renditions = literal(loader_sql.insert_new("rendition"), redshift)
+    assert (
+        "LEFT OUTER JOIN renditions ON renditions.image_id = ranked.image_id "
+        "AND renditions.name = ranked.name"
+    ) in renditions
+    for text in (events, renditions, literal(loader_sql.insert_new("image"), redshift)):
         assert "ON CONFLICT" not in text
         assert "RETURNING" not in text
 
 
-def test_redshift_staging_write_first_locks_every_table_in_one_statement(
+def test_an_accepted_outcome_replaces_a_recorded_refusal_of_the_same_event(
     redshift: sa.Dialect,
 ) -> None:
-    assert sql(staging_lock(), redshift) == "LOCK TABLE images, renditions, ingest_events"
-
-
-def test_redshift_staging_delete_matches_every_key_column(redshift: sa.Dialect) -> None:
-    row = {
-        "image_id": "0" * 36,
-        "name": "thumb",
-        "width": 1,
-        "height": 1,
-        "bytes": 1,
-        "content_type": "image/jpeg",
-        "object_key": "renditions/thumb/x.jpg",
-    }
-    delete = sql(batch_statements("staging", renditions, [row])[2], redshift)
-    assert delete == (
-        "DELETE FROM stage_renditions USING renditions "
-        "WHERE renditions.image_id = stage_renditions.image_id "
-        "AND renditions.name = stage_renditions.name"
+    assert literal(loader_sql.supersede_refusals(), redshift) == (
+        "DELETE FROM ingest_events WHERE ingest_events.status = 'rejected' "
+        "AND ingest_events.event_id IN (SELECT stage_facts.event_id FROM stage_facts "
+        "WHERE stage_facts.kind = 'event' AND stage_facts.status != 'rejected')"
     )
 
 
-def test_postgresql_and_sqlite_write_one_insert_on_conflict_do_nothing() -> None:
-    row = {c.name: None for c in images.columns}
-    (statement,) = batch_statements("on_conflict", images, [row] * 3)
-    assert isinstance(statement, MultiRowInsert)
+def test_loaders_take_turns_on_the_ledger_table() -> None:
+    assert loader_sql.lock_sql("redshift") == "LOCK loaded_facts"
+    assert loader_sql.lock_sql("postgresql") == "LOCK TABLE loaded_facts IN EXCLUSIVE MODE"
+    assert loader_sql.lock_sql("sqlite") is None  # BEGIN IMMEDIATE
+
+
+def test_staged_rows_go_in_one_insert_per_bound_value_limit() -> None:
+    row = {c.name: None for c in staging_columns()}
+    statement = MultiRowInsert(
+        sa.Table("stage_facts", sa.MetaData(), *staging_columns()), [row] * 3
+    )
     ((on_sqlite, values),) = statement.render(sqlite.dialect())
-    assert on_sqlite.startswith("INSERT INTO images (image_id, customer_id, sha256")
-    assert on_sqlite.endswith(") ON CONFLICT DO NOTHING")
+    assert on_sqlite.startswith("INSERT INTO stage_facts (kind, image_id, customer_id")
     assert on_sqlite.count("), (") == 2
-    assert len(values) == 3 * len(images.columns)
+    assert len(values) == 3 * len(staging_columns())
     # PostgreSQL takes each column as one array: a statement text independent of the rows.
     ((on_postgresql, arrays),) = statement.render(postgresql.psycopg.dialect())
-    assert on_postgresql.startswith("INSERT INTO images (image_id, customer_id, sha256")
-    assert "SELECT * FROM unnest(%s::CHAR(36)[], %s::VARCHAR(128)[]" in on_postgresql
+    assert "SELECT * FROM unnest(%s::VARCHAR(16)[], %s::CHAR(36)[]" in on_postgresql
     assert "%s::TIMESTAMP WITH TIME ZONE[]" in on_postgresql
-    assert on_postgresql.endswith(") ON CONFLICT DO NOTHING")
-    assert len(arrays) == len(images.columns)
+    assert len(arrays) == len(staging_columns())
     assert all(len(column) == 3 for column in arrays)
     for text in (on_sqlite, on_postgresql):
         assert "RETURNING" not in text
 
 
-def test_huge_batches_are_split_by_bound_values_not_by_row(redshift: sa.Dialect) -> None:
+def test_huge_loads_are_split_by_bound_values_not_by_row(redshift: sa.Dialect) -> None:
     row = {c.name: None for c in images.columns}
-    (statement,) = batch_statements("on_conflict", images, [row] * 5000)
-    assert isinstance(statement, MultiRowInsert)
+    statement = MultiRowInsert(images, [row] * 5000)
     per_statement = 30_000 // len(images.columns)
     assert len(statement.render(redshift)) == -(-5000 // per_statement)
     assert len(statement.render(postgresql.psycopg.dialect())) == 1
 
 
-def test_lookup_is_one_union_statement(redshift: sa.Dialect) -> None:
-    (statement,) = _lookup_statements(["0" * 36], ["e1", "e2"], "redshift")
-    text = sql(statement, redshift)
-    assert "FROM images WHERE images.image_id IN" in text
-    assert "UNION ALL" in text
-    assert "FROM ingest_events WHERE ingest_events.event_id IN" in text
+def test_redshift_statistics_are_materialized_views_refreshed_after_each_load(
+    redshift_ddl: str,
+) -> None:
+    for name in STATS_VIEWS:
+        assert f"CREATE MATERIALIZED VIEW {name} AS" in redshift_ddl
+        assert loader_sql.refresh_sql(name) == f"REFRESH MATERIALIZED VIEW {name}"
+    for dialect in ("postgresql", "sqlite"):
+        assert "MATERIALIZED" not in migrations.ddl(dialect)
+
+
+def test_redshift_ddl_creates_the_loader_ledger(redshift_ddl: str) -> None:
+    ledger = statement_of(redshift_ddl, "CREATE TABLE loaded_facts")
+    assert ledger.endswith("DISTSTYLE EVEN SORTKEY (fact_key)")
+    assert "fact_key VARCHAR(512) ENCODE raw NOT NULL" in ledger
 
 
 @pytest.mark.parametrize("name", STATS_VIEWS)

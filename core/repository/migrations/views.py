@@ -270,3 +270,11 @@ def view_table(name: str) -> sa.TableClause:
     statement = VIEW_BUILDERS[name]("postgresql")
     columns = [sa.column(c.name, c.type) for c in statement.selected_columns]
     return sa.table(name, *columns)
+
+
+def create_materialized_view_sql(name: str, dialect: sa.Dialect) -> str:
+    return f"CREATE MATERIALIZED VIEW {name} AS\n{view_sql(name, dialect)}"
+
+
+def drop_materialized_view_sql(name: str) -> str:
+    return f"DROP MATERIALIZED VIEW {name}"

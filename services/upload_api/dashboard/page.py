@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 
 from core.models import MAX_CUSTOMER_ID_BYTES, Source
 from core.repository.migrations.views import STATS_VIEWS
-from core.repository.warehouse import Stats
+from core.stats import Stats
 from services.upload_api.dashboard.charts import (
     Series,
     attr,

@@ -1,0 +1,256 @@
+"""The warehouse loader: fact objects not yet loaded, oldest first and bounded, into the
+warehouse in one transaction; the only writer of the warehouse.
+
+Run by a scheduled handler on AWS, by `imgpipe load`, and by a background thread of
+`imgpipe serve` and `imgpipe consume`. Loaders take turns (a lock in the warehouse); each
+finds what the other loaded in the warehouse's ledger, so nothing loads twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from core import facts, layout
+from core.errors import ConfigError, NotFound, TransientError
+from core.models import utcnow
+
+if TYPE_CHECKING:
+    from core.bootstrap import Context
+    from core.config import Settings
+    from core.ports import FactWarehouse
+    from core.repository.objects import ObjectStore
+
+log = logging.getLogger("imgpipe.loader")
+
+
+@dataclass(frozen=True, slots=True)
+class FactFile:
+    key: str
+    size: int
+    rows: list[dict[str, Any]] = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class LoadReport:
+    """What one load did, and what it left waiting."""
+
+    load_id: str
+    files: int = 0  # fact objects loaded
+    bytes: int = 0
+    rows: dict[str, int] = field(default_factory=dict)  # rows written, by table
+    rejected: tuple[str, ...] = ()  # fact objects moved aside
+    pending: int = 0  # fact objects still waiting (at least: the listing is bounded)
+    lag_seconds: float = 0.0  # age of the oldest fact still waiting; 0 when none
+    seconds: float = 0.0
+    last_key: str | None = None  # the newest fact object this load looked at
+
+    @property
+    def rows_written(self) -> int:
+        return sum(count for name, count in self.rows.items() if name != "superseded")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "load_id": self.load_id,
+            "files": self.files,
+            "bytes": self.bytes,
+            "rows": self.rows,
+            "rejected": list(self.rejected),
+            "pending": self.pending,
+            "lag_seconds": round(self.lag_seconds, 3),
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def load_once(ctx: Context, *, replay_after: str | None = None) -> LoadReport:
+    """One bounded load. With `replay_after` (a fact key or prefix), the fact objects after it
+    are loaded again whether or not the ledger has them: rows already present stay single."""
+    started = time.perf_counter()
+    load_id = layout.new_ulid()
+    settings, objects, warehouse = ctx.settings, ctx.objects, ctx.warehouse
+    waiting = _waiting(objects, warehouse, settings, replay_after)
+    batch: list[tuple[str, int]] = []
+    size = 0
+    for key, object_size in waiting:
+        full = len(batch) >= settings.load_max_files or size + object_size > settings.load_max_bytes
+        if batch and full:
+            break
+        batch.append((key, object_size))
+        size += object_size
+    files, rejected = _read(objects, warehouse, batch)
+    rows: dict[str, int] = {}
+    loaded: list[FactFile] = []
+    if files:
+        rows, loaded = _write(ctx, files, load_id, replay=replay_after is not None)
+        if rows and any(rows.values()):
+            warehouse.refresh_statistics()
+    left = waiting[len(batch) :]
+    report = LoadReport(
+        load_id=load_id,
+        files=len(loaded),
+        bytes=sum(f.size for f in loaded),
+        rows=rows,
+        rejected=tuple(rejected),
+        pending=len(left),
+        lag_seconds=_age(left[0][0]) if left else 0.0,
+        seconds=time.perf_counter() - started,
+        last_key=batch[-1][0] if batch else None,
+    )
+    if report.files or report.rejected:
+        log.info("load %s: %s", load_id, json.dumps(report.to_json()))
+    return report
+
+
+def _waiting(
+    objects: ObjectStore, warehouse: FactWarehouse, settings: Settings, replay_after: str | None
+) -> list[tuple[str, int]]:
+    """The fact objects to load, oldest first (a bounded listing: one load's worth and one
+    more): after the newest loaded one, less the settle window, since a fact may land after a
+    newer one (writers' clocks differ, writes take time)."""
+    enough = settings.load_max_files + 1
+    if replay_after is not None:
+        return objects.scan(layout.FACTS, start_after=replay_after, limit=enough)
+    newest = warehouse.watermark()
+    if newest is None:
+        return objects.scan(layout.FACTS, limit=enough)
+    since = _written_at(newest) - timedelta(seconds=settings.load_settle_seconds)
+    start = layout.fact_key(layout.ulid_floor(since))
+    loaded = warehouse.loaded_since(start)
+    listed = objects.scan(layout.FACTS, start_after=start, limit=len(loaded) + enough)
+    return [(key, size) for key, size in listed if key not in loaded]
+
+
+def _read(
+    objects: ObjectStore, warehouse: FactWarehouse, batch: Sequence[tuple[str, int]]
+) -> tuple[list[FactFile], list[str]]:
+    """Each fact object's rows, checked; one that is not a fact object is moved aside."""
+    files, rejected = [], []
+    for key, size in batch:
+        try:
+            data = objects.get(key)
+        except NotFound:
+            continue  # gone since the listing: rewritten by an erasure, or moved aside
+        try:
+            rows = warehouse.prepare(facts.decode(data))
+        except facts.FactError as error:
+            _move_aside(objects, key, data, str(error))
+            rejected.append(key)
+            continue
+        files.append(FactFile(key, size, rows))
+    return files, rejected
+
+
+def _move_aside(objects: ObjectStore, key: str, data: bytes, why: str) -> None:
+    aside = layout.rejected_fact_key(key)
+    log.error("fact object %s cannot be loaded (%s): moved to %s", key, why, aside)
+    objects.put(aside, data, "application/gzip")
+    objects.delete(key)
+
+
+def _write(
+    ctx: Context, files: Sequence[FactFile], load_id: str, *, replay: bool
+) -> tuple[dict[str, int], list[FactFile]]:
+    """Stage the files' rows, insert what is new, record the files: one transaction."""
+    objects, warehouse = ctx.objects, ctx.warehouse
+    with warehouse.load_session() as session:
+        present = session.already_loaded([f.key for f in files])
+        fresh = [f for f in files if f.key not in present]
+        staged = files if replay else fresh
+        if not staged:
+            return {}, []
+        if session.stages_by_copy:
+            role = ctx.settings.redshift_copy_role_arn
+            if not role:
+                raise ConfigError("IMGPIPE_REDSHIFT_COPY_ROLE_ARN: Redshift loads need a role")
+            session.stage_copy(_copy_manifest(objects, staged, load_id), role)
+        else:
+            session.stage_rows([row for f in staged for row in f.rows])
+        rows = session.apply()
+        session.record([(f.key, len(f.rows), f.size) for f in fresh], load_id)
+    return rows, list(fresh)
+
+
+def _copy_manifest(objects: ObjectStore, files: Sequence[FactFile], load_id: str) -> str:
+    from core.repository.warehouse.sql import copy_manifest
+
+    urls = [objects.location(f.key) for f in files]
+    if not all(url.startswith("s3://") for url in urls):
+        raise ConfigError("IMGPIPE_STORAGE_URL: Redshift loads COPY from S3 storage only")
+    key = layout.load_manifest_key(load_id)
+    objects.put(key, json.dumps(copy_manifest(urls)).encode(), "application/json")
+    return objects.location(key)
+
+
+def _written_at(key: str) -> datetime:
+    return layout.ulid_time(key.rsplit("/", 1)[-1].split(".", 1)[0])
+
+
+def _age(key: str) -> float:
+    try:
+        return max(0.0, (utcnow() - _written_at(key)).total_seconds())
+    except ValueError:
+        return 0.0  # a key not named by ingest: its age is unknown, not infinite
+
+
+def lag_seconds(ctx: Context) -> float:
+    """Age of the oldest fact object not loaded yet; 0 when the warehouse is up to date."""
+    waiting = _waiting(ctx.objects, ctx.warehouse, ctx.settings, None)
+    return _age(waiting[0][0]) if waiting else 0.0
+
+
+class LoaderThread:
+    """Loads every `interval` seconds in a daemon thread until stopped; at once again while a
+    load leaves work waiting; after a fault, later (with backoff)."""
+
+    def __init__(
+        self,
+        ctx: Context,
+        interval: float,
+        *,
+        on_report: Callable[[LoadReport], None] | None = None,
+    ) -> None:
+        self.ctx = ctx
+        self.interval = interval
+        self.on_report = on_report
+        self.last: LoadReport | None = None
+        self.failures = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="loader", daemon=True)
+
+    def start(self) -> LoaderThread:
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Finish the load in hand, then one more (so what was just written is loaded)."""
+        self._stop.set()
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while True:
+            stopping = self._stop.is_set()
+            delay = self.interval
+            try:
+                report = load_once(self.ctx)
+                self.last, self.failures = report, 0
+                if self.on_report:
+                    self.on_report(report)
+                if report.pending:
+                    delay = 0.0
+            except TransientError as error:
+                self.failures += 1
+                delay = min(30.0, self.interval * 2**self.failures)
+                log.warning("load failed, retrying in %.1f s: %s", delay, error.detail)
+            except Exception:
+                self.failures += 1
+                delay = min(30.0, self.interval * 2**self.failures)
+                log.exception("load failed, retrying in %.1f s", delay)
+            if stopping:
+                return
+            self._stop.wait(delay)

@@ -1,0 +1,67 @@
+"""The warehouse (Redshift, PostgreSQL or SQLite through SQLAlchemy Core): written only by the
+fact loader, read for listings and the key statistics.
+
+Rooms: `schema` (tables), `sql` (statements), `load` (the loader's writes), `read` (the
+readers), `engine` (engines and faults).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+from core.repository.warehouse.engine import (
+    WRITE_OPTION,
+    create_warehouse_engine,
+    engine_for,
+    redacted_url,
+    translate_errors,
+)
+from core.repository.warehouse.load import WarehouseLoader
+from core.repository.warehouse.read import WarehouseReader
+from core.repository.warehouse.schema import metadata, without_returning
+
+if TYPE_CHECKING:
+    from core.config import Settings
+
+__all__ = [
+    "WRITE_OPTION",
+    "Warehouse",
+    "create_warehouse_engine",
+    "engine_for",
+    "metadata",
+    "open_warehouse",
+    "redacted_url",
+    "translate_errors",
+    "without_returning",
+]
+
+
+class Warehouse(WarehouseReader, WarehouseLoader):
+    """Both sides of the warehouse on one engine."""
+
+
+_migrated: set[str] = set()
+_migrate_lock = threading.Lock()
+
+
+def open_warehouse(settings: Settings | None = None) -> Warehouse:
+    """The warehouse named by `settings.database_url`. A SQLite database (the embedded
+    default) is migrated on first use, so `make run` needs no set-up; PostgreSQL and Redshift
+    are migrated on purpose, with `imgpipe db upgrade`."""
+    if settings is None:
+        from core.config import get_settings
+
+        settings = get_settings()
+    url = settings.database_url
+    engine = engine_for(url)
+    if engine.dialect.name == "sqlite" and url not in _migrated:
+        with _migrate_lock:
+            if url not in _migrated:
+                from core.repository.migrations import at_head, upgrade
+
+                with translate_errors("migrating the embedded database"):
+                    if not at_head(engine):
+                        upgrade(engine)
+                _migrated.add(url)
+    return Warehouse(engine)
