@@ -4,15 +4,16 @@ In one run, interleaved round by round:
 - `inprocess_1mp`: `ingest_batch` called directly on 1 MP JPEGs (display + thumb renditions);
 - `stream_1mp`: the same images as Kafka records, through `StreamConsumer` (batch writes);
 - `stream_cheap_batch` / `stream_cheap_per_record`: small JPEGs with a thumbnail only, whose
-  processing is cheap, with the batch's rows in one write against one warehouse transaction
-  per record: where the warehouse round trips dominate. The same pair again with the objects
-  on local disk instead of S3 on moto isolates the warehouse's share, since on this machine a
-  boto3 request to moto costs more CPU than a PostgreSQL transaction.
+  processing is cheap, with the batch's rows in one fact object against one fact object per
+  record: where the per-record writes dominate. The same pair again with the objects on local
+  disk instead of S3 on moto, since on this machine a boto3 request to moto costs more CPU than
+  anything else a cheap record needs. (The warehouse is loaded from the facts by the loader,
+  off this path: bench/scale.py measures what that is worth.)
 
 Targets: stream_1mp >= 0.8x inprocess_1mp; stream_cheap_batch >= 5x stream_cheap_per_record.
 Beside the rates, the same run measures what a cheap record costs outside processing: the S3
 requests ingest makes per new record (counted), the median time of one such request, and of
-a warehouse write of one record against a batch's share. Batching can only save the
+a fact write of one record against a batch's share. Batching can only save the
 difference between the last two, so those numbers bound the batch/per-record ratio that this
 machine can show however the code is written.
 Servers: PostgreSQL as bench/warehouse.py finds it, a moto server and a Tansu broker started
@@ -39,9 +40,9 @@ from bench.common import median, peak_rss_mib, table, versions, write_result
 from bench.warehouse import fresh_schema, postgres_server
 
 if TYPE_CHECKING:
-    from core.bootstrap import Context, Warehouse
+    from core.bootstrap import Context
     from core.config import Settings
-    from core.models import IngestResult
+    from core.repository.objects import ObjectStore
 
 # Four batches a run: throughput, not start-up. With two, the first fetch after assignment
 # and the trailing partial batch's window (fixed costs of some 0.3 s a run) were a quarter
@@ -88,16 +89,30 @@ def tansu() -> Iterator[str]:
             broker.stop()
 
 
-class PerRecordWarehouse:
-    """The warehouse written one record per transaction: what a naive consumer does."""
+class PerRecordFacts:
+    """Object storage with the facts of a batch written one record at a time: what a naive
+    consumer does (a fact object per record, as there was a warehouse transaction each)."""
 
-    def __init__(self, inner: Warehouse) -> None:
+    def __init__(self, inner: ObjectStore) -> None:
         self.inner = inner
 
-    def write_batch(self, results: Sequence[IngestResult]) -> list[IngestResult]:
-        return [answer for result in results for answer in self.inner.write_batch([result])]
+    def put(
+        self, key: str, data: bytes, content_type: str, cache_control: str | None = None
+    ) -> None:
+        from core import facts
 
-    def __getattr__(self, name: str) -> Any:  # reads and pings as the warehouse does them
+        if not key.startswith("facts/"):
+            self.inner.put(key, data, content_type, cache_control)
+            return
+        rows = facts.decode(data)
+        for event in (r for r in rows if r["kind"] == "event"):
+            own = [
+                event,
+                *(r for r in rows if r["kind"] != "event" and r["image_id"] == event["image_id"]),
+            ]
+            self.inner.put(facts.new_fact_key(), facts.encode(own), content_type, cache_control)
+
+    def __getattr__(self, name: str) -> Any:  # everything else as the store does it
         return getattr(self.inner, name)
 
 
@@ -114,7 +129,7 @@ def count_s3_requests(ctx: Context) -> Callable[[], int]:
 
 def record_costs(ctx: Context, samples: int = 60) -> dict[str, float]:
     """Median milliseconds of a cheap record's work outside processing, on this machine now:
-    one S3 request of a thumbnail's size, the manifest check of a new image, and a warehouse
+    one S3 request of a thumbnail's size, the manifest check of a new image, and a fact
     write of one record, against a record's share of a batch of BATCH."""
     from bench.warehouse import ingest_events
     from core.errors import NotFound
@@ -137,18 +152,20 @@ def record_costs(ctx: Context, samples: int = 60) -> dict[str, float]:
 
     singles = ingest_events(f"cost1-{tag}", samples)
     batches = ingest_events(f"cost{BATCH}-{tag}", samples * BATCH // 5)
+    from core.ingest import record_facts
+
     return {
         "s3_put_thumbnail_ms": timed(
             lambda i: ctx.objects.put(f"renditions/thumb/{tag}-{i}.jpg", thumbnail, "image/jpeg"),
             samples,
         ),
         "s3_manifest_miss_ms": timed(manifest_miss, samples),
-        "warehouse_write_1_ms": timed(
-            lambda i: ctx.warehouse.write_batch([singles[i]]),  # type: ignore[list-item]
+        "facts_write_1_ms": timed(
+            lambda i: record_facts(ctx.objects, [singles[i]]),  # type: ignore[list-item]
             samples,
         ),
-        "warehouse_write_batch_per_record_ms": timed(
-            lambda i: ctx.warehouse.write_batch(batches[i * BATCH : (i + 1) * BATCH]),  # type: ignore[arg-type]
+        "facts_write_batch_per_record_ms": timed(
+            lambda i: record_facts(ctx.objects, batches[i * BATCH : (i + 1) * BATCH]),  # type: ignore[arg-type]
             samples // 5,
         )
         / BATCH,
@@ -253,15 +270,13 @@ def main() -> int:
 
         full = build_context(settings())
         thumbs = build_context(settings(renditions="thumb:64:jpeg:80"))
-        per_record = Context(thumbs.settings, thumbs.objects, PerRecordWarehouse(thumbs.warehouse))
+        per_record = Context(thumbs.settings, PerRecordFacts(thumbs.objects), thumbs.warehouse)
         # The same cheap records with objects on local disk: takes S3 (boto3 and moto, a few
-        # milliseconds of CPU per request on this machine) out, leaving the warehouse's share.
+        # milliseconds of CPU per request on this machine) out, leaving the facts' share.
         local = build_context(
             settings(renditions="thumb:64:jpeg:80", storage_url=f"file://{scratch}/objects")
         )
-        local_per_record = Context(
-            local.settings, local.objects, PerRecordWarehouse(local.warehouse)
-        )
+        local_per_record = Context(local.settings, PerRecordFacts(local.objects), local.warehouse)
 
         requests_sent = count_s3_requests(thumbs)
         samples: dict[str, list[float]] = {
@@ -308,21 +323,21 @@ def main() -> int:
     print(f"stream / in-process (1 MP): {e2e_ratio:.2f}x (target >= {TARGET_E2E}x)")
     print(f"batch / per-record writes (cheap): {batch_ratio:.2f}x (target >= {TARGET_BATCH}x)")
     print(f"batch / per-record writes (cheap, objects on local disk): {local_ratio:.2f}x")
-    saved = costs["warehouse_write_1_ms"] - costs["warehouse_write_batch_per_record_ms"]
+    saved = costs["facts_write_1_ms"] - costs["facts_write_batch_per_record_ms"]
     # At best the S3 requests of a batch overlap perfectly across the ingest workers, while
     # its rows are written after them, in the consumer's thread.
     workers = thumbs.settings.ingest_workers
     storage = (
         (s3_requests_per_record - 1) * costs["s3_put_thumbnail_ms"] + costs["s3_manifest_miss_ms"]
     ) / workers
-    ceiling = (storage + costs["warehouse_write_1_ms"]) / (
-        storage + costs["warehouse_write_batch_per_record_ms"]
+    ceiling = (storage + costs["facts_write_1_ms"]) / (
+        storage + costs["facts_write_batch_per_record_ms"]
     )
     print(
         f"per cheap record: {s3_requests_per_record:.2f} S3 requests "
-        f"(~{storage:.1f} ms over {workers} workers); warehouse write "
-        f"{costs['warehouse_write_1_ms']:.2f} ms alone, "
-        f"{costs['warehouse_write_batch_per_record_ms']:.2f} ms in a batch of {BATCH}: "
+        f"(~{storage:.1f} ms over {workers} workers); fact write "
+        f"{costs['facts_write_1_ms']:.2f} ms alone, "
+        f"{costs['facts_write_batch_per_record_ms']:.2f} ms in a batch of {BATCH}: "
         f"batching saves {saved:.2f} ms a record, so even with free processing and Kafka "
         f"the ratio could not pass {ceiling:.2f}x here"
     )

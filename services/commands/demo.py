@@ -23,15 +23,17 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
+
+from core import facts, layout
 
 if TYPE_CHECKING:
     import httpx
 
     from core.bootstrap import Context
-    from core.models import IngestResult, Source
+    from core.models import Source
     from core.stats import Stats
     from services.commands.demo_photos import Photo
 
@@ -166,30 +168,40 @@ def bad_bytes(send: Send) -> tuple[bytes, str]:
 
 
 # When the upload being sent was "received": set in each upload's task, read in the thread
-# that writes its rows (httpx's ASGI transport and Starlette's thread pool carry it along).
+# that writes its facts (httpx's ASGI transport and Starlette's thread pool carry it along).
 RECEIVED_AT: ContextVar[datetime | None] = ContextVar("demo_received_at", default=None)
 
 
 class Backdated:
-    """The warehouse, with uploads dated by the demo's clock: the API receives an upload "now",
-    and the demo replays two weeks of them in a minute. Stream records need no help: their
-    Kafka timestamp is their received time."""
+    """Object storage, with the facts of uploads dated by the demo's clock: the API receives
+    an upload "now", and the demo replays two weeks of them in a minute. Stream records need
+    no help: their Kafka timestamp is their received time."""
 
     def __init__(self, inner: Any) -> None:
         self._inner = inner
 
-    def write_batch(self, results: Sequence[IngestResult]) -> list[IngestResult]:
+    def put(
+        self, key: str, data: bytes, content_type: str, cache_control: str | None = None
+    ) -> None:
         at = RECEIVED_AT.get()
-        if at is not None:
-            results = [replace(r, received_at=at) if r.source == "upload" else r for r in results]
-        written: list[IngestResult] = self._inner.write_batch(results)
-        return written
-
-    def ping(self) -> None:
-        self._inner.ping()
+        if at is not None and key.startswith(layout.FACTS):
+            data = facts.encode(_backdated(facts.decode(data), at))
+        self._inner.put(key, data, content_type, cache_control)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
+
+
+def _backdated(rows: list[dict[str, Any]], at: datetime) -> list[dict[str, Any]]:
+    """Upload events received at `at`, and the images they created first seen then."""
+    when = at.isoformat()
+    uploads = {r["event_id"] for r in rows if r["kind"] == "event" and r["source"] == "upload"}
+    for row in rows:
+        if row["kind"] == "event" and row["event_id"] in uploads:
+            row["received_at"] = when
+        elif row["kind"] == "image" and row["first_event_id"] in uploads:
+            row["first_seen_at"] = when
+    return rows
 
 
 def demo_keys(seed: int) -> dict[str, str]:
@@ -384,14 +396,15 @@ async def _run(args: argparse.Namespace) -> int:
     from core.bootstrap import Context, build_context
     from core.config import get_settings
     from core.errors import TransientError
+    from core.loader import load_once
 
     started = time.perf_counter()
     now = datetime.now(UTC)
     settings = get_settings().model_copy(update={"log_level": "WARNING"})
     logging.getLogger("imgpipe").setLevel(logging.WARNING)
     base = build_context(settings)
-    warehouse = base.warehouse if args.url else Backdated(base.warehouse)
-    ctx = Context(settings, base.objects, warehouse)
+    objects = base.objects if args.url else Backdated(base.objects)
+    ctx = Context(settings, objects, base.warehouse)
     sends = plan(args.seed, args.count, args.days, now)
     print(
         f"imgpipe demo: {len(sends)} events over {args.days} days into {settings.storage_url} "
@@ -409,6 +422,8 @@ async def _run(args: argparse.Namespace) -> int:
                 headers_for=headers_for,
                 progress=sys.stderr.isatty(),
             )
+        while load_once(base).pending:  # what was sent, into the warehouse, before reading it
+            pass
         stats = base.warehouse.stats(since=(now - timedelta(days=args.days - 1)).date())
     except (TransientError, httpx.HTTPError, RuntimeError) as exc:
         print(f"\nimgpipe demo: stopped: {exc}", file=sys.stderr)

@@ -1,4 +1,5 @@
-"""`imgpipe consume`: run the standalone consumer until SIGTERM or SIGINT."""
+"""`imgpipe consume`: run the standalone consumer (and the warehouse loader, in a background
+thread, every IMGPIPE_LOAD_INTERVAL_SECONDS) until SIGTERM or SIGINT."""
 
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from core.bootstrap import build_context
     from core.config import get_settings, load_settings
+    from core.loader import LoaderThread
     from services.stream_worker.consumer import StreamConsumer
     from services.stream_worker.deadletter import open_dead_letters
 
@@ -76,8 +78,12 @@ def run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    interval = settings.load_interval_seconds
+    loader = LoaderThread(ctx, interval).start() if interval > 0 else None
     try:
         consumer.run()
     finally:
+        if loader is not None:
+            loader.stop()  # one last load: what was just stored reaches the warehouse
         ctx.close()
     return 0

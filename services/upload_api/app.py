@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from importlib import metadata
 from typing import Any
 
@@ -12,6 +15,7 @@ from fastapi.routing import APIRoute
 
 from core.bootstrap import Context, build_context, default_context
 from core.config import Settings
+from core.health import LagProbe
 from services.upload_api.auth import Authenticator
 from services.upload_api.docs import install_docs
 from services.upload_api.limits import BodyLimitMiddleware
@@ -82,9 +86,16 @@ def _version() -> str:
         return "0.0.0"
 
 
-def create_app(settings: Settings | None = None, ctx: Context | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    ctx: Context | None = None,
+    *,
+    background_loader: bool = False,
+) -> FastAPI:
     """The app on `ctx` (or a Context built from `settings`, or the process's default one).
-    Everything costly is built here, once, not in a lifespan that Mangum would rerun."""
+    Everything costly is built here, once, not in a lifespan that Mangum would rerun. With
+    `background_loader` (a server of its own, not a Lambda), the app also loads the fact log
+    into the warehouse every IMGPIPE_LOAD_INTERVAL_SECONDS while it runs."""
     if ctx is None:
         ctx = build_context(settings) if settings is not None else default_context()
     configure_logging(ctx.settings.log_level)
@@ -96,8 +107,10 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None) -> 
         docs_url=None,
         redoc_url=None,
         generate_unique_id_function=operation_id,
+        lifespan=_loading(ctx) if background_loader else None,
     )
     app.state.ctx = ctx
+    app.state.lag_probe = LagProbe()
     app.state.auth = Authenticator.from_settings(ctx.settings)
     for kind in HANDLED:
         app.add_exception_handler(kind, handle_exception)
@@ -135,3 +148,24 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None) -> 
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+def create_served_app() -> FastAPI:
+    """What `imgpipe serve` runs: the app with its background loader."""
+    return create_app(background_loader=True)
+
+
+def _loading(ctx: Context) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        from core.loader import LoaderThread
+
+        interval = ctx.settings.load_interval_seconds
+        loader = LoaderThread(ctx, interval).start() if interval > 0 else None
+        try:
+            yield
+        finally:
+            if loader is not None:
+                loader.stop()  # one last load: what was just accepted reaches the warehouse
+
+    return lifespan

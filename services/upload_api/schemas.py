@@ -239,10 +239,16 @@ class HealthOut(BaseModel):
 
 
 class ReadyOut(BaseModel):
-    """The process can reach its database and storage; `checks` has one entry for each."""
+    """The process can reach object storage; `checks` has an entry for it and one for the
+    warehouse (informational: lists and statistics lag while it is down, uploads do not)."""
 
     status: Literal["ready"] = "ready"
-    checks: dict[str, str] = Field(examples=[{"database": "ok", "storage": "ok"}])
+    checks: dict[str, str] = Field(examples=[{"storage": "ok", "database": "ok"}])
+    warehouse_lag_seconds: float | None = Field(
+        default=None,
+        description="Age of the oldest fact not loaded into the warehouse yet: how far lists "
+        "and statistics lag behind ingest. Null when the warehouse does not answer.",
+    )
 
 
 # OpenAPI links: where an answer leads, by operation id, for clients and test generators that

@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"  dashboard: {base}/dashboard  (fill it: imgpipe demo)", flush=True)
     print(f"  storage:   {settings.storage_url}", flush=True)
     uvicorn.run(
-        "services.upload_api.app:create_app",
+        "services.upload_api.app:create_served_app",
         factory=True,
         host=args.host,
         port=args.port,

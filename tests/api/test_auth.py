@@ -14,7 +14,7 @@ from core.errors import ConfigError
 from services.upload_api.app import create_app
 from services.upload_api.auth import Authenticator, customer_from_authorizer
 from services.upload_api.problems import ApiError
-from tests.harness.app import KEYS, headers_for
+from tests.harness.app import KEYS, headers_for, loaded
 from tests.images import jpeg_photo
 
 
@@ -36,7 +36,7 @@ def test_each_key_acts_as_its_customer(embedded_client: TestClient) -> None:
         "/v1/images", content=data, headers={**headers_for("globex"), "Content-Type": "image/jpeg"}
     )
     assert acme.status_code == globex.status_code == 201
-    listed = embedded_client.get("/v1/images", headers=headers_for("globex")).json()
+    listed = loaded(embedded_client).get("/v1/images", headers=headers_for("globex")).json()
     assert [item["id"] for item in listed["items"]] == [globex.json()["id"]]
 
 
@@ -67,7 +67,7 @@ def test_without_keys_locally_the_api_is_open_as_customer_local_with_a_warning(
             "/v1/images", content=jpeg_photo(200, 100), headers={"Content-Type": "image/jpeg"}
         )
         assert created.status_code == 201
-        listed = client.get("/v1/images").json()["items"]
+        listed = loaded(client).get("/v1/images").json()["items"]
     assert [item["id"] for item in listed] == [created.json()["id"]]
 
 

@@ -8,7 +8,7 @@ import uuid
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.harness.app import headers_for
+from tests.harness.app import headers_for, loaded
 from tests.images import HTML, SVG, jpeg_photo, png_header_declaring, truncated
 
 ACME = headers_for("acme")
@@ -198,7 +198,7 @@ def test_multipart_with_two_file_parts_is_400_not_half_read(client: TestClient) 
     )
     problem = assert_problem(response, 400, "invalid_request")
     assert "2 parts named `file`" in problem["detail"]
-    listed = client.get("/v1/images", headers=ACME).json()["items"]
+    listed = loaded(client).get("/v1/images", headers=ACME).json()["items"]
     assert listed == []
 
 
@@ -230,7 +230,7 @@ def test_a_since_outside_the_utc_range_is_a_422_naming_it(client: TestClient, si
 
 def test_a_since_without_a_zone_is_utc(client: TestClient) -> None:
     client.post("/v1/images", content=jpeg_photo(90, 60), headers=JPEG)
-    page = client.get("/v1/images", params={"since": "2000-01-01T00:00:00"}, headers=ACME)
+    page = loaded(client).get("/v1/images", params={"since": "2000-01-01T00:00:00"}, headers=ACME)
     assert page.status_code == 200, page.text
     assert len(page.json()["items"]) == 1
     later = client.get("/v1/images", params={"since": "9999-12-31T00:00:00"}, headers=ACME)

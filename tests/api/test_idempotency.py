@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from core.bootstrap import build_context
 from core.config import Settings
+from core.loader import load_once
 from services.upload_api.app import create_app
 from tests.harness.app import headers_for
 from tests.images import SVG, jpeg_photo
@@ -119,10 +120,11 @@ def test_a_retried_upload_with_its_key_records_one_event(
         ctx.objects.delete(key)
     with TestClient(create_app(ctx=ctx)) as client:
         second = post(client, data, "retry-me")
-    # The same event again: the warehouse answers what it recorded for it, not a duplicate.
+    # The same event again: it created the manifest, so it is processed, not a duplicate.
     assert second.status_code == 201 and second.json()["duplicate"] is False
     from services.upload_api.routes.images import _event_id
 
+    load_once(ctx)
     event = ctx.warehouse.get_event(_event_id("acme", "retry-me"))  # type: ignore[attr-defined]
     assert event is not None and event.status == "processed"
     assert first.json()["id"] == second.json()["id"]

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from core.config import Settings
-from tests.harness.app import headers_for
+from tests.harness.app import headers_for, loaded
 from tests.images import jpeg_photo, png_rgba
 
 ACME = headers_for("acme")
@@ -117,6 +117,7 @@ def test_unknown_image_and_unknown_rendition_are_404(client: TestClient) -> None
 def test_listing_pages_through_the_callers_images_only(client: TestClient) -> None:
     mine = {post_multipart(client, jpeg_photo(200 + i, 150)).json()["id"] for i in range(5)}
     post_multipart(client, jpeg_photo(333, 222), GLOBEX)
+    loaded(client)
     seen: list[str] = []
     cursor = None
     for _ in range(5):

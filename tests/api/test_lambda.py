@@ -167,6 +167,7 @@ def rest_api_event(
 
 def _forget_process_state() -> None:
     sys.modules.pop("services.upload_api.lambda_handler", None)
+    sys.modules.pop("services.loader.lambda_handler", None)
     get_settings.cache_clear()
     core.bootstrap._default = None
 
@@ -262,6 +263,17 @@ def test_rest_api_multipart_upload_with_an_authoriser_context(
     assert response["headers"]["location"] == f"https://{HOST}/prod/v1/images/{image['id']}"
     assert image["renditions"][0]["url"].startswith(f"https://{HOST}/prod/v1/images/")
 
+    # The scheduled loader's next run (its own function on AWS; here the same container's
+    # settings) puts the upload's facts in the warehouse, which the listing reads.
+    loader = importlib.import_module("services.loader.lambda_handler")
+    assert loader.handler({}, CONTEXT) == {
+        "loads": 1,
+        "files": 1,
+        "rows": 4,
+        "rejected": 0,
+        "pending": 0,
+        "lag_seconds": 0.0,
+    }
     listing = rest_api_event("GET", "/v1/images", authorizer={"customer_id": "globex"})
     listed = json.loads(module.handler(listing, CONTEXT)["body"])
     assert [item["id"] for item in listed["items"]] == [image["id"]]

@@ -89,7 +89,7 @@ def test_healthz_answers_without_dependencies(embedded_client: TestClient) -> No
 
 
 @pytest.mark.slow
-def test_readyz_is_503_with_retry_after_while_the_database_is_unreachable(
+def test_readyz_stays_ready_while_the_warehouse_is_unreachable_and_uploads_go_on(
     make_settings: Callable[..., Settings],
     postgres_url_via_proxy: str,
     postgres_proxy: FaultProxy,
@@ -99,20 +99,42 @@ def test_readyz_is_503_with_retry_after_while_the_database_is_unreachable(
     upgrade(postgres_url_via_proxy)
     ctx = build_context(make_settings(database_url=postgres_url_via_proxy))
     with TestClient(create_app(ctx=ctx)) as client:
-        assert client.get("/readyz").status_code == 200
+        ready = client.get("/readyz").json()
+        assert ready["checks"] == {"storage": "ok", "database": "ok"}
+        assert ready["warehouse_lag_seconds"] == 0.0
         with postgres_proxy.down():
             down = client.get("/readyz")
-            assert down.status_code == 503
-            assert down.headers["retry-after"] == "5"
-            problem = down.json()
-            assert problem["code"] == "unavailable"
-            assert problem["checks"]["storage"] == "ok"
-            assert problem["checks"]["database"].startswith("unreachable")
-            refused = client.post(
+            assert down.status_code == 200
+            assert down.json()["checks"] == {"storage": "ok", "database": "unreachable"}
+            assert down.json()["warehouse_lag_seconds"] is None
+            accepted = client.post(
                 "/v1/images",
                 content=jpeg_photo(200, 150),
                 headers={**headers_for("acme"), "Content-Type": "image/jpeg"},
             )
-            assert refused.status_code == 503
-            assert int(refused.headers["retry-after"]) >= 1
+            assert accepted.status_code == 201
+        assert client.get("/readyz").json()["checks"]["database"] == "ok"
+
+
+def test_readyz_is_503_with_retry_after_while_storage_is_unreachable(
+    make_settings: Callable[..., Settings], s3_proxy: FaultProxy, api_log: pytest.LogCaptureFixture
+) -> None:
+    ctx = build_context(make_settings(s3_endpoint_url=f"http://{s3_proxy.address}"))
+    with TestClient(create_app(ctx=ctx)) as client:
         assert client.get("/readyz").status_code == 200
+        s3_proxy.cut()
+        down = client.get("/readyz")
+        assert down.status_code == 503
+        assert down.headers["retry-after"] == "5"
+        problem = down.json()
+        assert problem["code"] == "unavailable"
+        assert problem["checks"]["storage"] == "unreachable"
+        assert "127.0.0.1" not in down.text  # where storage is: for the log, not the caller
+        refused = client.post(
+            "/v1/images",
+            content=jpeg_photo(200, 150),
+            headers={**headers_for("acme"), "Content-Type": "image/jpeg"},
+        )
+        assert refused.status_code == 503
+        assert int(refused.headers["retry-after"]) >= 1
+    assert any("storage unreachable" in r.getMessage() for r in api_log.records)

@@ -10,9 +10,13 @@ import subprocess
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tests.harness.process import answers_http, running
 from tests.harness.proxy import free_port
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,6 +33,15 @@ def key_pairs() -> list[str]:
 
 def headers_for(customer: str) -> dict[str, str]:
     return {"X-API-Key": KEYS[customer]}
+
+
+def loaded(client: TestClient) -> TestClient:
+    """The client, once its app's facts are in the warehouse: what the loader does within a
+    load interval, done now, so that lists and statistics show what was just sent."""
+    from core.loader import load_once
+
+    load_once(client.app.state.ctx)  # type: ignore[attr-defined]
+    return client
 
 
 def _environment(env: Mapping[str, str]) -> dict[str, str]:

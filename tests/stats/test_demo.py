@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from core.repository.warehouse import Stats, Warehouse, create_warehouse_engine
+from core.repository.warehouse import Warehouse, create_warehouse_engine
+from core.stats import Stats
 from services.commands.demo import plan
 from tests.harness.app import run_imgpipe
 

@@ -149,8 +149,6 @@ class LoadSession:
             self._conn.exec_driver_sql(statement, params)
 
 
-
-
 class WarehouseLoader(Database):
     """The warehouse's one writer: the fact loader."""
 

@@ -1,0 +1,47 @@
+"""The scheduled loader's Lambda handler: `services.loader.lambda_handler.handler`.
+
+EventBridge Scheduler invokes it every minute (reserved concurrency 1, so loads never overlap;
+the warehouse's lock would make a second one wait anyway). Each invocation loads until nothing
+is waiting or the invocation's time is nearly up, and returns what it did. A warehouse that
+does not answer fails the invocation: the facts wait in S3 for the next one.
+
+This module is only the wiring: the Context is built once per container, at import.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from core.bootstrap import default_context
+from core.loader import LoadReport, load_once
+
+# A load must finish before Lambda's timeout; one takes seconds, so stop with this much left.
+RESERVE_MS = 30_000
+
+_context = default_context()
+logging.getLogger("imgpipe").setLevel(_context.settings.log_level)
+
+
+def handler(event: Any = None, context: Any = None) -> dict[str, Any]:
+    """Load while fact objects wait and time remains; a summary of the loads."""
+    reports: list[LoadReport] = []
+    while True:
+        report = load_once(_context)
+        reports.append(report)
+        if not report.pending or _remaining_ms(context) < RESERVE_MS:
+            break
+    last = reports[-1]
+    return {
+        "loads": len(reports),
+        "files": sum(r.files for r in reports),
+        "rows": sum(r.rows_written for r in reports),
+        "rejected": sum(len(r.rejected) for r in reports),
+        "pending": last.pending,
+        "lag_seconds": round(last.lag_seconds, 3),
+    }
+
+
+def _remaining_ms(context: Any) -> int:
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    return int(remaining()) if callable(remaining) else RESERVE_MS * 10
