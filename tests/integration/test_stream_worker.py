@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 from core.bootstrap import Context, build_context
 from core.config import Settings, load_settings
 from core.errors import ErrorCode, TransientError
+from core.loader import load_once
 from core.repository.migrations import upgrade
 from services.stream_worker.batch import handle_event
 from services.stream_worker.consumer import StreamConsumer
@@ -59,7 +60,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @dataclass
 class Stream:
-    """What a stream test works with: settings on PostgreSQL + moto + the broker."""
+    """What a stream test works with: settings on PostgreSQL + moto + the broker, and the
+    warehouse's rows once the loader has loaded what the stream stored."""
 
     settings: Settings
     database_url: str
@@ -70,6 +72,8 @@ class Stream:
         return build_context(self.settings)
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        settings = self.settings.model_copy(update={"database_url": self.database_url})
+        load_once(_loading_context(settings))
         url = make_url(self.database_url).set(drivername="postgresql")
         with psycopg.connect(url.render_as_string(hide_password=False)) as conn:
             return list(conn.execute(sql).fetchall())
@@ -92,6 +96,18 @@ class Stream:
             "select count(*), count(distinct image_id) from images"
         )[0]
         assert images_ == distinct_images, "an image recorded twice"
+
+
+_contexts: dict[str, Context] = {}
+
+
+def _loading_context(settings: Settings) -> Context:
+    """One Context per test set-up for the loader (a loader process of its own)."""
+    key = settings.model_dump_json()
+    if key not in _contexts:
+        _contexts.clear()
+        _contexts[key] = build_context(settings)
+    return _contexts[key]
 
 
 @pytest.fixture
@@ -121,6 +137,11 @@ def stream(
 def with_database(stream: Stream, database_url: str) -> Stream:
     settings = stream.settings.model_copy(update={"database_url": database_url})
     return Stream(settings, stream.database_url, stream.bucket, stream.source_bucket)
+
+
+def storage_via(stream: Stream, proxy: FaultProxy) -> Settings:
+    """The stream's settings with object storage reached through `proxy`."""
+    return stream.settings.model_copy(update={"s3_endpoint_url": f"http://{proxy.address}"})
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 120, what: str = "") -> None:
@@ -304,11 +325,8 @@ def test_lambda_handler_retried_batch_makes_no_second_row(
     stream.assert_each_event_once()
 
 
-def test_lambda_handler_names_each_partitions_first_offset_when_the_database_is_down(
-    stream: Stream,
-    new_topic: NewTopicFactory,
-    postgres_url_via_proxy: str,
-    postgres_proxy: FaultProxy,
+def test_lambda_handler_names_each_partitions_first_offset_when_storage_is_down(
+    stream: Stream, new_topic: NewTopicFactory, s3_proxy: FaultProxy
 ) -> None:
     topic = new_topic(partitions=3)
     records = produced_then_read(
@@ -316,17 +334,36 @@ def test_lambda_handler_names_each_partitions_first_offset_when_the_database_is_
         topic,
         [Outgoing(good_image(i), partition=i % 3) for i in range(9)],
     )
-    through_proxy = with_database(stream, postgres_url_via_proxy)
-    ctx = through_proxy.context()
+    ctx = build_context(storage_via(stream, s3_proxy))
     event = msk_event(records)
 
-    with postgres_proxy.down():
+    with s3_proxy.down():
         response = handle_event(event, ctx, BucketDeadLetters(ctx.objects))
     assert reported_failures(response) == first_offsets(records)
     assert stream.events() == 0
 
     assert handle_event(event, ctx, BucketDeadLetters(ctx.objects)) == {"batchItemFailures": []}
     assert stream.statuses() == {"processed": 9}
+
+
+def test_a_warehouse_outage_stops_no_batch_and_its_rows_arrive_once_it_is_back(
+    stream: Stream,
+    new_topic: NewTopicFactory,
+    postgres_url_via_proxy: str,
+    postgres_proxy: FaultProxy,
+) -> None:
+    topic = new_topic(partitions=2)
+    records = produced_then_read(
+        stream.settings.kafka_bootstrap_servers, topic, mixed_records(12, 4)
+    )
+    ctx = with_database(stream, postgres_url_via_proxy).context()
+    with postgres_proxy.down():
+        response = handle_event(msk_event(records), ctx, BucketDeadLetters(ctx.objects))
+        assert response == {"batchItemFailures": []}
+        with pytest.raises(TransientError):
+            load_once(ctx)
+    assert stream.statuses() == {"processed": 9, "rejected": 3}
+    stream.assert_each_event_once()
 
 
 def test_lambda_handler_retries_the_batch_until_the_dead_letter_topic_takes_its_letters(
@@ -364,14 +401,14 @@ def test_lambda_handler_retries_the_batch_until_the_dead_letter_topic_takes_its_
 
 
 def test_lambda_handler_raises_for_lambda_to_retry_when_partial_responses_are_off(
-    stream: Stream, postgres_url_via_proxy: str, postgres_proxy: FaultProxy
+    stream: Stream, s3_proxy: FaultProxy
 ) -> None:
-    settings = stream.settings.model_copy(
-        update={"database_url": postgres_url_via_proxy, "stream_report_batch_item_failures": False}
+    settings = storage_via(stream, s3_proxy).model_copy(
+        update={"stream_report_batch_item_failures": False}
     )
     ctx = build_context(settings)
     event = msk_event([KafkaRecord("t", 0, 0, None, None, good_image(1))])
-    with postgres_proxy.down(), pytest.raises(TransientError):
+    with s3_proxy.down(), pytest.raises(TransientError):
         handle_event(event, ctx, BucketDeadLetters(ctx.objects))
 
 
@@ -744,28 +781,26 @@ def test_consumer_killed_mid_batch_and_restarted_loses_nothing_and_duplicates_no
 
 
 @pytest.mark.slow
-def test_consumer_pauses_while_the_database_is_down_and_resumes_without_loss(
+def test_consumer_pauses_while_storage_is_down_and_resumes_without_loss(
     stream: Stream,
     new_topic: NewTopicFactory,
     run_consumer: Callable[..., Running],
-    postgres_url_via_proxy: str,
-    postgres_proxy: FaultProxy,
+    s3_proxy: FaultProxy,
 ) -> None:
     bootstrap = stream.settings.kafka_bootstrap_servers
     topic = new_topic(partitions=2)
-    settings = stream.settings.model_copy(update={"database_url": postgres_url_via_proxy})
-    running = run_consumer(topic, "db-down", settings=settings, batch_size=10)
+    running = run_consumer(topic, "db-down", settings=storage_via(stream, s3_proxy), batch_size=10)
     produce(bootstrap, topic, mixed_records(30, 10))
     wait_until(lambda: stream.events() >= 30, what="the first 30 records")
 
-    postgres_proxy.cut()
+    s3_proxy.cut()
     try:
         produce(bootstrap, topic, mixed_records(60, 10)[30:])
         time.sleep(10)  # the outage
         assert stream.events() == 30
         assert running.consumer.totals.retries >= 1
     finally:
-        postgres_proxy.restore()
+        s3_proxy.restore()
     wait_until(lambda: stream.events() >= 60, what="the records held back by the outage")
     sent = [KafkaRecord.from_message(m) for m in read_topic(bootstrap, topic, 60)]
     wait_until(
@@ -880,8 +915,7 @@ def test_rebalance_while_a_consumer_backs_off_loses_nothing_and_duplicates_nothi
     stream: Stream,
     new_topic: NewTopicFactory,
     run_consumer: Callable[..., Running],
-    postgres_url_via_proxy: str,
-    postgres_proxy: FaultProxy,
+    s3_proxy: FaultProxy,
 ) -> None:
     bootstrap = stream.settings.kafka_bootstrap_servers
     topic = new_topic(partitions=2)
@@ -891,9 +925,9 @@ def test_rebalance_while_a_consumer_backs_off_loses_nothing_and_duplicates_nothi
         [Outgoing(good_image(i), f"k{i}".encode(), partition=i % 2) for i in range(20)],
     )
     sent = [KafkaRecord.from_message(m) for m in read_topic(bootstrap, topic, 20)]
-    postgres_proxy.cut()
+    s3_proxy.cut()
     try:
-        through_proxy = stream.settings.model_copy(update={"database_url": postgres_url_via_proxy})
+        through_proxy = storage_via(stream, s3_proxy)
         backing_off = run_consumer(topic, "rebalanced", settings=through_proxy, batch_size=5)
         wait_until(lambda: backing_off.consumer.totals.retries >= 1, what="a failed batch")
         assert len(backing_off.consumer.assigned) == 2
@@ -908,7 +942,7 @@ def test_rebalance_while_a_consumer_backs_off_loses_nothing_and_duplicates_nothi
             p for _, p in joining.consumer.assigned
         }
     finally:
-        postgres_proxy.restore()
+        s3_proxy.restore()
     wait_until(
         lambda: committed(bootstrap, "rebalanced", topic) == partition_ends(sent), what="commits"
     )
