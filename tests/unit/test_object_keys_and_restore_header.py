@@ -5,11 +5,14 @@ from __future__ import annotations
 import pytest
 
 from core.config import load_settings
-from core.errors import ErrorCode, PermanentError, RestoreState
+from core.errors import ConfigError, ErrorCode, PermanentError, RestoreState
 from core.repository.objects import ObjectInfo, parse_restore_header, validate_key
 from core.repository.objects.bucket_rules import (
     LIFECYCLE_ARCHIVE_ID,
+    LIFECYCLE_FACTS_ID,
+    LIFECYCLE_FACTS_REJECTED_ID,
     LIFECYCLE_IDEMPOTENCY_ID,
+    LIFECYCLE_LOADS_ID,
     LIFECYCLE_MULTIPART_ID,
     LIFECYCLE_UPLOADS_ID,
     lifecycle_rules,
@@ -145,6 +148,25 @@ def test_default_lifecycle_archives_renditions_after_seven_days() -> None:
 
     assert archive["Filter"] == {"Prefix": "renditions/"}
     assert archive["Transitions"] == [{"Days": 7, "StorageClass": "DEEP_ARCHIVE"}]
+
+
+def test_the_fact_log_expires_after_the_facts_setting_and_load_manifests_after_a_day() -> None:
+    rules = {r["ID"]: r for r in lifecycle_rules(load_settings(storage_url="s3://b/prod"))}
+    assert rules[LIFECYCLE_FACTS_ID]["Filter"] == {"Prefix": "prod/facts/"}
+    assert rules[LIFECYCLE_FACTS_ID]["Expiration"] == {"Days": 30}
+    assert rules[LIFECYCLE_FACTS_REJECTED_ID]["Filter"] == {"Prefix": "prod/facts-rejected/"}
+    assert rules[LIFECYCLE_FACTS_REJECTED_ID]["Expiration"] == {"Days": 30}
+    assert rules[LIFECYCLE_LOADS_ID]["Filter"] == {"Prefix": "prod/loads/"}
+    assert rules[LIFECYCLE_LOADS_ID]["Expiration"] == {"Days": 1}
+
+    kept = {r["ID"]: r for r in lifecycle_rules(load_settings(facts_expire_days=90))}
+    assert kept[LIFECYCLE_FACTS_ID]["Expiration"] == {"Days": 90}
+    assert kept[LIFECYCLE_FACTS_REJECTED_ID]["Expiration"] == {"Days": 90}
+
+
+def test_facts_kept_for_less_than_a_day_are_refused_at_start() -> None:
+    with pytest.raises(ConfigError, match="IMGPIPE_FACTS_EXPIRE_DAYS"):
+        load_settings(facts_expire_days=0)
 
 
 def test_every_lifecycle_rule_names_a_prefix_of_the_storage_layout() -> None:

@@ -17,7 +17,12 @@ if TYPE_CHECKING:
 LIFECYCLE_ARCHIVE_ID: Final = "imgpipe-renditions-to-deep-archive"
 LIFECYCLE_UPLOADS_ID: Final = "imgpipe-uploads-expire"
 LIFECYCLE_IDEMPOTENCY_ID: Final = "imgpipe-idempotency-expire"
+LIFECYCLE_FACTS_ID: Final = "imgpipe-facts-expire"
+LIFECYCLE_FACTS_REJECTED_ID: Final = "imgpipe-facts-rejected-expire"
+LIFECYCLE_LOADS_ID: Final = "imgpipe-loads-expire"
 LIFECYCLE_MULTIPART_ID: Final = "imgpipe-abort-incomplete-multipart"
+# A load's COPY manifest is read within the load that wrote it; a day covers any retry.
+LOADS_EXPIRE_DAYS: Final = 1
 CORS_RULE_ID: Final = "imgpipe-browser-uploads"
 TLS_ONLY_SID: Final = "ImgpipeDenyInsecureTransport"
 
@@ -44,6 +49,9 @@ def lifecycle_rules(settings: Settings) -> list[dict[str, Any]]:
         },
         expire(LIFECYCLE_UPLOADS_ID, layout.UPLOADS, settings.uploads_expire_days),
         expire(LIFECYCLE_IDEMPOTENCY_ID, layout.IDEMPOTENCY, settings.idempotency_expire_days),
+        expire(LIFECYCLE_FACTS_ID, layout.FACTS, settings.facts_expire_days),
+        expire(LIFECYCLE_FACTS_REJECTED_ID, layout.FACTS_REJECTED, settings.facts_expire_days),
+        expire(LIFECYCLE_LOADS_ID, layout.LOADS, LOADS_EXPIRE_DAYS),
         {
             "ID": LIFECYCLE_MULTIPART_ID,
             "Status": "Enabled",
