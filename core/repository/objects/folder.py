@@ -14,7 +14,6 @@ import json
 import mimetypes
 import os
 import secrets
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -27,7 +26,9 @@ from core.errors import ConfigError, ErrorCode, NotFound, PermanentError, Transi
 from core.layout import default_cache_control
 from core.repository.objects.files import (
     create_exclusively,
+    temp_file,
     write_atomically,
+    write_durably,
 )
 from core.repository.objects.port import (
     ObjectInfo,
@@ -46,6 +47,8 @@ LOCAL_OBJECTS_PATH: Final = "/local-objects/"
 
 _META_DIR: Final = ".meta"
 _SIGNING_KEY_FILE: Final = "signing.key"
+# One block: an empty file needs no data block, so only a write with bytes meets a full disk.
+PING_PROBE: Final = b"imgpipe readiness probe\n".ljust(4096, b".")
 
 
 class FolderStore:
@@ -211,10 +214,11 @@ class FolderStore:
             raise TransientError(f"cannot delete {key!r} under {self.root}: {exc}") from exc
 
     def ping(self) -> None:
+        """Writes, syncs and removes a one-block probe: a full disk fails here, as every write
+        would, where creating an empty file still succeeds."""
         try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            with tempfile.TemporaryFile(dir=self.root, prefix=".ping-"):
-                pass
+            with temp_file(self.root, "ping") as (handle, _):
+                write_durably(handle, PING_PROBE)
         except OSError as exc:
             raise TransientError(f"object folder {self.root} is not writable: {exc}") from exc
 

@@ -105,7 +105,7 @@ class ObjectStore(Protocol):
     def delete(self, key: str) -> None: ...
 
     def ping(self) -> None:
-        """Raises TransientError when storage does not answer."""
+        """Raises TransientError when storage cannot take a write now (unreachable, full)."""
         ...
 
     def keys(self, prefix: str = "", limit: int | None = None) -> list[str]:
