@@ -25,6 +25,7 @@ from urllib.parse import quote, urlencode
 from core.errors import ConfigError, ErrorCode, NotFound, PermanentError, TransientError
 from core.layout import default_cache_control
 from core.repository.objects.files import (
+    TempSweeper,
     create_exclusively,
     temp_file,
     write_atomically,
@@ -70,6 +71,10 @@ class FolderStore:
         self._explicit_key = signing_key
         self._signing_key: bytes | None = signing_key
         self._key_lock = threading.Lock()
+        self.sweeper = TempSweeper(
+            self.root, also=lambda: list(self.key_file.parent.glob(".signing*.tmp"))
+        )
+        self.sweeper.sweep_if_due()  # what writers killed before this start left behind
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FolderStore:
@@ -107,6 +112,7 @@ class FolderStore:
             write_atomically(path, data)
         except OSError as exc:
             raise TransientError(f"cannot write {key!r} under {self.root}: {exc}") from exc
+        self.sweeper.sweep_if_due()
 
     def _write_meta(
         self, key: str, data: bytes, content_type: str, cache_control: str | None
@@ -130,6 +136,7 @@ class FolderStore:
                 self._write_meta(key, data, content_type, cache_control)
         except OSError as exc:
             raise TransientError(f"cannot write {key!r} under {self.root}: {exc}") from exc
+        self.sweeper.sweep_if_due()
         return created
 
     def get(self, key: str) -> bytes:
@@ -221,6 +228,7 @@ class FolderStore:
                 write_durably(handle, PING_PROBE)
         except OSError as exc:
             raise TransientError(f"object folder {self.root} is not writable: {exc}") from exc
+        self.sweeper.sweep_if_due()
 
     def keys(self, prefix: str = "", limit: int | None = None) -> list[str]:
         validate_prefix(prefix)
