@@ -107,16 +107,27 @@ def _age(path: Path, seconds: float) -> None:
     os.utime(path, (then, then))
 
 
+def _killed_mid_write(
+    writers: list[subprocess.Popen[str]], directory: Path, name: str, age: float
+) -> Path:
+    """The temp file of a writer SIGKILLed mid-write, last written `age` seconds ago."""
+    process, temp = _hold_a_write(writers, directory, name)
+    process.kill()
+    process.wait(timeout=10)
+    _age(temp, age)
+    return temp
+
+
 def test_a_sigkilled_writers_temp_file_is_swept_and_one_still_in_flight_is_not(
     tmp_path: Path, writers: list[subprocess.Popen[str]]
 ) -> None:
     root = tmp_path / "objects"
-    killed, abandoned = _hold_a_write(writers, root / "renditions" / "thumb", "a.jpg")
+    # Both as old as can be: only whether their writer lives differs.
+    abandoned = _killed_mid_write(
+        writers, root / "renditions/thumb", "a.jpg", 2 * TEMP_MAX_AGE_SECONDS
+    )
     alive, in_flight = _hold_a_write(writers, root / ".meta" / "manifests", "b.json.json")
-    killed.kill()
-    killed.wait(timeout=10)
-    for temp in (abandoned, in_flight):  # both as old as can be: only the writer differs
-        _age(temp, 2 * TEMP_MAX_AGE_SECONDS)
+    _age(in_flight, 2 * TEMP_MAX_AGE_SECONDS)
 
     removed = TempSweeper(root).sweep()
 
@@ -132,10 +143,7 @@ def test_a_recent_temp_file_is_kept_even_when_no_writer_holds_it(
     tmp_path: Path, writers: list[subprocess.Popen[str]]
 ) -> None:
     root = tmp_path / "objects"
-    killed, recent = _hold_a_write(writers, root / "manifests", "a.json")
-    killed.kill()
-    killed.wait(timeout=10)
-    _age(recent, TEMP_MAX_AGE_SECONDS / 2)
+    recent = _killed_mid_write(writers, root / "manifests", "a.json", TEMP_MAX_AGE_SECONDS / 2)
 
     assert TempSweeper(root).sweep() == []
     assert recent.exists()
@@ -145,10 +153,7 @@ def test_opening_a_store_sweeps_what_killed_writers_left_in_the_background(
     tmp_path: Path, writers: list[subprocess.Popen[str]]
 ) -> None:
     root = tmp_path / "objects"
-    killed, abandoned = _hold_a_write(writers, root / "uploads", "u-1")
-    killed.kill()
-    killed.wait(timeout=10)
-    _age(abandoned, 2 * TEMP_MAX_AGE_SECONDS)
+    abandoned = _killed_mid_write(writers, root / "uploads", "u-1", 2 * TEMP_MAX_AGE_SECONDS)
     beside = root.parent / ".signing.key.x1y2z3.tmp"  # the shared signing key's, beside the folder
     beside.write_bytes(b"half a key")
     _age(beside, 2 * TEMP_MAX_AGE_SECONDS)

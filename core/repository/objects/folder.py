@@ -36,6 +36,7 @@ from core.repository.objects.port import (
     PresignedUpload,
     RestoreTier,
     clamp_expiry,
+    found_by_head,
     validate_key,
     validate_prefix,
 )
@@ -179,11 +180,7 @@ class FolderStore:
         return meta if isinstance(meta, dict) else {}
 
     def exists(self, key: str) -> bool:
-        try:
-            self.head(key)
-        except NotFound:
-            return False
-        return True
+        return found_by_head(self.head, key)
 
     def presign_get(self, key: str, expires_in: int | None = None) -> str:
         return self._signed_url(key, "GET", expires_in, max_bytes=None)[0]
@@ -192,13 +189,7 @@ class FolderStore:
         self, key: str, content_type: str, max_bytes: int, expires_in: int | None = None
     ) -> PresignedUpload:
         url, lifetime = self._signed_url(key, "PUT", expires_in, max_bytes=max_bytes)
-        return PresignedUpload(
-            method="PUT",
-            url=url,
-            headers={"Content-Type": content_type},
-            fields={},
-            expires_in=lifetime,
-        )
+        return PresignedUpload.signed_put(url, content_type, lifetime)
 
     def presign_upload(
         self, key: str, content_type: str, max_bytes: int, expires_in: int | None = None

@@ -13,11 +13,12 @@ Errors: a missing key is `NotFound`; reading an archived object that is not rest
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, Literal, Protocol
 
-from core.errors import ErrorCode, PermanentError, RestoreState
+from core.errors import ErrorCode, NotFound, PermanentError, RestoreState
 
 RestoreTier = Literal["Bulk", "Standard"]
 
@@ -55,6 +56,11 @@ class PresignedUpload:
     headers: dict[str, str]
     fields: dict[str, str]  # form fields for a POST policy; empty for PUT
     expires_in: int
+
+    @classmethod
+    def signed_put(cls, url: str, content_type: str, expires_in: int) -> PresignedUpload:
+        """A PUT to a signed URL; the signed Content-Type must be sent as signed."""
+        return cls("PUT", url, {"Content-Type": content_type}, {}, expires_in)
 
 
 class ObjectStore(Protocol):
@@ -111,6 +117,15 @@ class ObjectStore(Protocol):
     def keys(self, prefix: str = "", limit: int | None = None) -> list[str]:
         """Keys under `prefix`, sorted; for tools and tests, not for hot paths."""
         ...
+
+
+def found_by_head(head: Callable[[str], ObjectInfo], key: str) -> bool:
+    """Whether `head(key)` finds an object: how every store answers `exists`."""
+    try:
+        head(key)
+    except NotFound:
+        return False
+    return True
 
 
 # --- keys ---------------------------------------------------------------------------------

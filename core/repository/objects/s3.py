@@ -19,6 +19,7 @@ from core.repository.objects.port import (
     PresignedUpload,
     RestoreTier,
     clamp_expiry,
+    found_by_head,
     parse_restore_header,
     validate_key,
     validate_prefix,
@@ -182,11 +183,7 @@ class S3Store:
         )
 
     def exists(self, key: str) -> bool:
-        try:
-            self.head(key)
-        except NotFound:
-            return False
-        return True
+        return found_by_head(self.head, key)
 
     def presign_get(self, key: str, expires_in: int | None = None) -> str:
         full = self._full(key)
@@ -210,13 +207,7 @@ class S3Store:
                 Params={"Bucket": self.bucket, "Key": full, "ContentType": content_type},
                 ExpiresIn=lifetime,
             )
-        return PresignedUpload(
-            method="PUT",
-            url=url,
-            headers={"Content-Type": content_type},
-            fields={},
-            expires_in=lifetime,
-        )
+        return PresignedUpload.signed_put(url, content_type, lifetime)
 
     def presign_post(
         self, key: str, content_type: str, max_bytes: int, expires_in: int | None = None
