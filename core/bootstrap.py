@@ -46,9 +46,10 @@ class Context:
 
 
 def build_context(settings: Settings | None = None) -> Context:
-    """A Context on the adapters the settings name. The database engine is cached per
-    process by its module; the object store (with its S3 client and connection pool) is new
-    each time, so build one Context per process and keep it (default_context does)."""
+    """A Context on the adapters the settings name. The database engine and the S3 client
+    (with its connection pool) are cached per process by their modules; the object store and
+    its thread pool are new each time, so build one Context per process and keep it
+    (default_context does)."""
     from core.repository.objects import open_object_store
     from core.repository.warehouse import open_warehouse
 

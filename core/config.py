@@ -126,6 +126,11 @@ class Settings(BaseSettings):
     idempotency_expire_days: int = Field(
         default=1, ge=1, description="Days an Idempotency-Key's answer is kept (idempotency/)."
     )
+    facts_expire_days: int = Field(
+        default=30,
+        ge=1,
+        description="Days fact objects are kept after writing: the warehouse's replay log.",
+    )
     abort_multipart_days: int = Field(
         default=1, ge=1, description="Days before incomplete multipart uploads are aborted."
     )

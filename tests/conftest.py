@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.harness.postgres",
     "tests.harness.s3",
     "tests.harness.kafka",
+    "tests.harness.disk",
 ]

@@ -28,10 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from core.config import load_settings
     from core.errors import TransientError
-    from core.repository.objects import open_object_store
+    from core.repository.objects.provisioning import describe_storage, set_up_storage
 
     settings = load_settings()
-    store = open_object_store(settings)
     try:
         if args.action == "setup":
             endpoint = settings.s3_endpoint_url or ""
@@ -41,9 +40,9 @@ def run(args: argparse.Namespace) -> int:
                     "this endpoint's own requests (use --no-tls-only for local servers)",
                     file=sys.stderr,
                 )
-            report = store.ensure_bucket_policy(tls_only=args.tls_only)
+            report = set_up_storage(settings, tls_only=args.tls_only)
         else:
-            report = store.describe()
+            report = describe_storage(settings)
     except TransientError as exc:
         print(f"imgpipe: storage unavailable: {exc.detail}", file=sys.stderr)
         return 1

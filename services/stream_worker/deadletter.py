@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from core.errors import ErrorCode, TransientError
+from core.layout import dead_letter_key
 from core.models import utcnow
 
 if TYPE_CHECKING:
@@ -74,8 +75,7 @@ class DeadLetter:
 
     @property
     def object_key(self) -> str:
-        record = self.record
-        return f"dead-letter/{record.topic}/{record.partition}/{record.offset}.json"
+        return dead_letter_key(self.record.topic, self.record.partition, self.record.offset)
 
 
 def _b64(data: bytes | None) -> str | None:

@@ -22,13 +22,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from core.errors import ErrorCode, PermanentError, TransientError
+from core.errors import ErrorCode, PermanentError
 from core.models import IngestRequest, customer_id_problem, event_id_problem, utcnow
 
 if TYPE_CHECKING:
@@ -371,59 +370,24 @@ def parse_s3_uri(uri: str, allowed_buckets: Sequence[str]) -> tuple[str, str]:
     return bucket, key
 
 
-_clients: dict[tuple[str | None, str | None], Any] = {}
-_clients_lock = threading.Lock()
-
-
-def _s3_client(settings: Settings) -> Any:
-    """One client per endpoint and region for the life of the process (Lambda reuses it), with
-    the object store's timeouts: a source bucket that does not answer fails in seconds."""
-    from core.repository.objects import s3_client
-
-    cache_key = (settings.s3_endpoint_url, settings.aws_region)
-    with _clients_lock:
-        client = _clients.get(cache_key)
-        if client is None:
-            client = _clients[cache_key] = s3_client(
-                settings.s3_endpoint_url,
-                settings.aws_region,
-                pool_connections=2 * settings.ingest_workers,
-            )
-        return client
-
-
 def read_s3_object(bucket: str, key: str, settings: Settings) -> bytes:
-    """The object's bytes, its size checked against max_bytes before a byte is downloaded."""
-    from botocore.exceptions import BotoCoreError, ClientError
+    """The object's bytes, its size checked against max_bytes before a byte is downloaded.
+    S3's refusals are read as a stream source's (core.repository.objects.s3_api): a missing or
+    archived object is `source_not_found`, one the worker may not read `forbidden_source`."""
+    from core.repository.objects.s3_api import s3_client_for, s3_errors
 
-    client = _s3_client(settings)
-    try:
+    client = s3_client_for(settings)
+    with s3_errors(f"s3://{bucket}/{key}", key, source=True):
         size = int(client.head_object(Bucket=bucket, Key=key)["ContentLength"])
         if size > settings.max_bytes:
             raise PermanentError(
                 ErrorCode.TOO_LARGE, f"{size} bytes is over the limit of {settings.max_bytes}"
             )
+        if size == 0:
+            return b""  # S3 refuses a Range on an empty object; ingest refuses it as empty
         # The Range caps the download even if the object grew since the HEAD.
         body = client.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{settings.max_bytes}")
         data: bytes = body["Body"].read()
-    except ClientError as exc:
-        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
-        code = str(exc.response.get("Error", {}).get("Code", ""))
-        if status == 404 or code in {"404", "NoSuchKey", "NoSuchBucket", "NotFound"}:
-            raise PermanentError(
-                ErrorCode.SOURCE_NOT_FOUND, f"s3://{bucket}/{key} does not exist"
-            ) from None
-        if status == 403 or code in {"403", "AccessDenied", "Forbidden"}:
-            raise PermanentError(
-                ErrorCode.FORBIDDEN_SOURCE, f"s3://{bucket}/{key} may not be read"
-            ) from None
-        if code == "InvalidObjectState":
-            raise PermanentError(
-                ErrorCode.SOURCE_NOT_FOUND, f"s3://{bucket}/{key} is archived"
-            ) from None
-        raise TransientError(f"S3 read of s3://{bucket}/{key} failed: {code or status}") from exc
-    except BotoCoreError as exc:
-        raise TransientError(f"S3 read of s3://{bucket}/{key} failed: {exc}") from exc
     if len(data) > settings.max_bytes:
         raise PermanentError(
             ErrorCode.TOO_LARGE, f"over {settings.max_bytes} bytes at s3://{bucket}/{key}"

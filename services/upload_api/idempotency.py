@@ -1,13 +1,13 @@
 """Idempotency-Key on POSTs: records kept in object storage, so every Lambda container sees them.
 
-A record lives at `idempotency/{sha256(customer)[:32]}/{sha256(key)}.json` and holds the
-fingerprint of the request (method, route and a digest of what was sent: the image's sha256, or
-the JSON body) and the response that was given (status, body, a few headers). The same key with
-the same fingerprint replays that response; with another fingerprint it is refused with 409.
-Responses that a retry could change (401, 409, 5xx) are not kept. Within one process, requests
-with the same key take turns; across containers two first attempts may both run, which ingest's
-own idempotency makes harmless. Records are small; the bucket's lifecycle rule may expire
-`idempotency/` after a day.
+A record lives at `idempotency/{sha256(customer)[:32]}/{sha256(key)}.json` (core.layout) and
+holds the fingerprint of the request (method, route and a digest of what was sent: the image's
+sha256, or the JSON body) and the response that was given (status, body, a few headers). The
+same key with the same fingerprint replays that response; with another fingerprint it is
+refused with 409. Responses that a retry could change (401, 409, 5xx) are not kept. Within one
+process, requests with the same key take turns; across containers two first attempts may both
+run, which ingest's own idempotency makes harmless. Records are small; the bucket's lifecycle
+rule expires `idempotency/` after IMGPIPE_IDEMPOTENCY_EXPIRE_DAYS.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from fastapi import Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from core import layout
 from core.errors import NotFound, TransientError
 from core.repository.objects import ObjectStore
 from services.upload_api.problems import (
@@ -36,7 +37,6 @@ from services.upload_api.problems import (
 
 log = logging.getLogger("imgpipe.api")
 
-PREFIX = "idempotency/"
 KEPT_HEADERS = ("content-type", "location")
 REPLAY_HEADER = "Idempotent-Replayed"
 _UNKEPT_STATUSES = {401, 403, 409, 429}
@@ -72,14 +72,6 @@ class StoredResponse:
         )
 
 
-def record_key(customer_id: str, idempotency_key: str) -> str:
-    """Digests, not the values: a customer id such as `..` or one of 128 multibyte characters
-    must neither escape the prefix nor make a key longer than storage takes."""
-    customer = hashlib.sha256(customer_id.encode()).hexdigest()[:32]
-    digest = hashlib.sha256(idempotency_key.encode()).hexdigest()
-    return f"{PREFIX}{customer}/{digest}.json"
-
-
 def fingerprint(request: Request, *parts: str | bytes) -> str:
     """What makes two requests the same: method, route and a digest of their content."""
     route = request.scope.get("route")
@@ -107,7 +99,7 @@ async def idempotent(
     """produce()'s response, or the one kept for this key; refusals are kept like answers."""
     if idempotency_key is None:
         return await produce()
-    key = record_key(customer_id, idempotency_key)
+    key = layout.idempotency_key(customer_id, idempotency_key)
     lock = _locks.setdefault(key, asyncio.Lock())
     _waiting[key] = _waiting.get(key, 0) + 1
     try:
@@ -137,8 +129,9 @@ async def idempotent(
                 record = StoredResponse(
                     request_fingerprint, response.status_code, headers, bytes(response.body)
                 )
+                body = record.to_json()
                 await run_in_threadpool(
-                    objects.put, key, record.to_json(), "application/json", "no-store"
+                    objects.put, key, body, "application/json", layout.RECORD_CACHE_CONTROL
                 )
             return response
     finally:

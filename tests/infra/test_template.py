@@ -68,7 +68,7 @@ def test_bucket_encrypts_every_object_at_rest_by_default(template: dict[str, Any
 def test_bucket_policy_is_the_tls_only_statement_that_storage_setup_applies(
     template: dict[str, Any], parameters: dict[str, Any]
 ) -> None:
-    from core.repository.objects import tls_only_statement
+    from core.repository.objects.bucket_rules import tls_only_statement
 
     (policy,) = resources(template, "AWS::S3::BucketPolicy").values()
     assert policy["Properties"]["Bucket"] == {"Ref": "Bucket"}
@@ -101,7 +101,7 @@ def test_lifecycle_rules_equal_what_imgpipe_storage_setup_applies(
     template: dict[str, Any], parameters: dict[str, Any]
 ) -> None:
     from core.config import Settings
-    from core.repository.objects import lifecycle_rules
+    from core.repository.objects.bucket_rules import lifecycle_rules
 
     settings = Settings(storage_url=f"s3://{SAMPLE_BUCKET}")
     ours = [
@@ -432,7 +432,7 @@ def test_bucket_cors_equals_what_imgpipe_storage_setup_applies(
     template: dict[str, Any], parameters: dict[str, Any]
 ) -> None:
     from core.config import Settings
-    from core.repository.objects import cors_rules
+    from core.repository.objects.bucket_rules import cors_rules
 
     origins = "https://app.example.com,https://admin.example.com"
     conditional = bucket(template)["CorsConfiguration"]["Fn::If"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -68,10 +69,12 @@ def test_of_processes_racing_to_create_one_key_on_a_folder_exactly_one_wins(
     assert not list(tmp_path.rglob("*.tmp")), "losers leave no temp files behind"
 
 
-def _stubbed(store: S3Store) -> Stubber:
-    stubber = Stubber(store.client)
-    stubber.activate()
-    return stubber
+@pytest.fixture
+def stubbed(s3_settings: Settings) -> Iterator[tuple[S3Store, Stubber]]:
+    """A store whose (process-wide) client answers from a stub for the test, and only then."""
+    store = S3Store.from_settings(s3_settings)
+    with Stubber(store.client) as stubber:
+        yield store, stubber
 
 
 def _conflict(stubber: Stubber) -> None:
@@ -83,9 +86,10 @@ def _conflict(stubber: Stubber) -> None:
     )
 
 
-def test_s3_conditional_conflicts_are_retried_until_settled(s3_settings: Settings) -> None:
-    store = S3Store.from_settings(s3_settings)
-    stubber = _stubbed(store)
+def test_s3_conditional_conflicts_are_retried_until_settled(
+    stubbed: tuple[S3Store, Stubber],
+) -> None:
+    store, stubber = stubbed
     _conflict(stubber)
     _conflict(stubber)
     stubber.add_client_error(
@@ -98,9 +102,8 @@ def test_s3_conditional_conflicts_are_retried_until_settled(s3_settings: Setting
     stubber.assert_no_pending_responses()
 
 
-def test_s3_conflicts_that_never_settle_are_transient(s3_settings: Settings) -> None:
-    store = S3Store.from_settings(s3_settings)
-    stubber = _stubbed(store)
+def test_s3_conflicts_that_never_settle_are_transient(stubbed: tuple[S3Store, Stubber]) -> None:
+    store, stubber = stubbed
     for _ in range(10):
         _conflict(stubber)
     with pytest.raises(TransientError):

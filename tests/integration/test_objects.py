@@ -1,5 +1,6 @@
 """The object store contract, run against both adapters (a local folder and S3 on a moto server),
-then what only S3 does: archive classes, restores, bucket set-up, presigned POST."""
+then what only S3 does: archive classes, restores, presigned POST (bucket set-up:
+test_provisioning.py)."""
 
 from __future__ import annotations
 
@@ -12,26 +13,22 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import httpx
 import pytest
-from botocore.exceptions import ClientError
 
 from core.config import Settings, load_settings
 from core.errors import Archived, ErrorCode, NotFound, PermanentError, TransientError
 from core.layout import IMMUTABLE_CACHE_CONTROL
 from core.repository.objects import (
     LOCAL_OBJECTS_PATH,
-    TLS_ONLY_SID,
     FolderStore,
     ObjectStore,
     PresignedUpload,
     S3Store,
-    lifecycle_rules,
     open_object_store,
 )
 from tests.harness.proxy import FaultProxy, free_port
@@ -326,7 +323,8 @@ def test_folder_readers_see_whole_objects_while_writers_replace_them(
     reader.join()
 
     assert seen <= set(versions)
-    leftovers = [p for p in Path(store.describe()["root"]).rglob("*") if p.is_file()]
+    assert isinstance(store, FolderStore)
+    leftovers = [p for p in store.root.rglob("*") if p.is_file()]
     assert {p.name for p in leftovers} == {"hot.jpg", "hot.jpg.json"}
 
 
@@ -373,13 +371,6 @@ def test_folder_that_cannot_be_written_is_a_transient_error(tmp_path: Path) -> N
         store.ping()
     with pytest.raises(TransientError):
         store.put("manifests/a.json", b"{}", "application/json")
-
-
-def test_folder_setup_has_nothing_to_apply(folder_settings: Settings) -> None:
-    report = open_object_store(folder_settings).ensure_bucket_policy()
-
-    assert report["store"] == "folder"
-    assert report["applied"] == {}
 
 
 # --- S3 only: archive classes and restores -------------------------------------------------
@@ -486,149 +477,6 @@ def test_presigned_post_states_size_and_type_bounds_and_uploads(s3_settings: Set
     assert ["content-length-range", 1, 5_000_000] in policy["conditions"]
     assert {"Content-Type": "image/jpeg"} in policy["conditions"]
     assert store.get("uploads/form-1") == JPEG
-
-
-# --- S3 only: bucket set-up ----------------------------------------------------------------
-
-
-def _rules_by_id(rules: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
-    return {str(rule["ID"]): dict(rule) for rule in rules}
-
-
-def test_setup_creates_the_bucket_and_reads_back_what_it_applied(
-    make_settings: MakeSettings, s3_client: S3Client
-) -> None:
-    settings = make_settings(
-        storage_url="s3://imgpipe-new-bucket/prod", archive_after_days=3, uploads_expire_days=2
-    )
-    store = open_object_store(settings)
-
-    report = store.ensure_bucket_policy()
-
-    assert report["changed"] == [
-        "bucket",
-        "public_access_block",
-        "encryption",
-        "policy",
-        "lifecycle",
-    ]
-    bucket = "imgpipe-new-bucket"
-    read = s3_client.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
-    assert _rules_by_id(read) == _rules_by_id(lifecycle_rules(settings))
-    assert _rules_by_id(read)["imgpipe-renditions-to-deep-archive"]["Transitions"] == [
-        {"Days": 3, "StorageClass": "DEEP_ARCHIVE"}
-    ]
-    block = s3_client.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
-    assert block == {
-        "BlockPublicAcls": True,
-        "IgnorePublicAcls": True,
-        "BlockPublicPolicy": True,
-        "RestrictPublicBuckets": True,
-    }
-    sse = s3_client.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]
-    assert sse["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
-    policy = json.loads(s3_client.get_bucket_policy(Bucket=bucket)["Policy"])
-    [statement] = policy["Statement"]
-    assert statement["Effect"] == "Deny"
-    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
-    assert report["lifecycle_rules"] == read
-
-
-def test_setup_a_second_time_changes_nothing(s3_settings: Settings) -> None:
-    store = open_object_store(s3_settings)
-    first = store.ensure_bucket_policy()
-
-    second = store.ensure_bucket_policy()
-
-    assert second["changed"] == []
-    assert {k: v for k, v in second.items() if k != "changed"} == {
-        k: v for k, v in first.items() if k != "changed"
-    }
-
-
-def test_setup_opens_the_bucket_to_the_web_application_origins_only(
-    make_settings: Callable[..., Settings], s3_client: S3Client, s3_bucket: str
-) -> None:
-    origins = ["https://app.example.com"]
-    store = open_object_store(make_settings(cors_origins=origins))
-
-    report = store.ensure_bucket_policy()
-
-    assert "cors" in report["changed"]
-    (rule,) = s3_client.get_bucket_cors(Bucket=s3_bucket)["CORSRules"]
-    assert rule["AllowedOrigins"] == origins
-    assert set(rule["AllowedMethods"]) == {"GET", "HEAD", "POST", "PUT"}
-    assert store.ensure_bucket_policy()["changed"] == []
-
-    open_object_store(make_settings()).ensure_bucket_policy()  # origins withdrawn
-    with pytest.raises(ClientError, match="NoSuchCORSConfiguration"):
-        s3_client.get_bucket_cors(Bucket=s3_bucket)
-
-
-def test_setup_keeps_rules_and_statements_that_are_not_imgpipes(
-    s3_settings: Settings, s3_client: S3Client, s3_bucket: str
-) -> None:
-    foreign_rule = {
-        "ID": "logs-expire",
-        "Status": "Enabled",
-        "Filter": {"Prefix": "logs/"},
-        "Expiration": {"Days": 30},
-    }
-    s3_client.put_bucket_lifecycle_configuration(
-        Bucket=s3_bucket,
-        LifecycleConfiguration=cast(Any, {"Rules": [foreign_rule]}),
-    )
-    foreign_statement = {
-        "Sid": "AuditorsRead",
-        "Effect": "Allow",
-        "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
-        "Action": "s3:GetObject",
-        "Resource": f"arn:aws:s3:::{s3_bucket}/*",
-    }
-    s3_client.put_bucket_policy(
-        Bucket=s3_bucket,
-        Policy=json.dumps({"Version": "2012-10-17", "Statement": [foreign_statement]}),
-    )
-
-    report = open_object_store(s3_settings).ensure_bucket_policy()
-
-    rules = _rules_by_id(report["lifecycle_rules"])
-    assert rules["logs-expire"] == foreign_rule
-    assert set(rules) == {"logs-expire", *_rules_by_id(lifecycle_rules(s3_settings))}
-    sids = [s["Sid"] for s in report["policy"]["Statement"]]
-    assert sids == ["AuditorsRead", TLS_ONLY_SID]
-
-
-def test_setup_brings_a_drifted_rule_back(
-    s3_settings: Settings, s3_client: S3Client, s3_bucket: str
-) -> None:
-    store = open_object_store(s3_settings)
-    store.ensure_bucket_policy()
-    drifted = [dict(r) for r in lifecycle_rules(s3_settings)]
-    drifted[0]["Transitions"] = [{"Days": 90, "StorageClass": "GLACIER"}]
-    s3_client.put_bucket_lifecycle_configuration(
-        Bucket=s3_bucket,
-        LifecycleConfiguration=cast(Any, {"Rules": drifted}),
-    )
-
-    report = store.ensure_bucket_policy()
-
-    assert report["changed"] == ["lifecycle"]
-    assert _rules_by_id(report["lifecycle_rules"]) == _rules_by_id(lifecycle_rules(s3_settings))
-
-
-def test_setup_without_tls_only_leaves_a_plain_http_bucket_usable(s3_settings: Settings) -> None:
-    # moto ignores policy conditions: with the TLS-only Deny in place it refuses every object
-    # request, over TLS or not. Local servers over http:// are set up without it.
-    store = open_object_store(s3_settings)
-    store.ensure_bucket_policy()
-
-    report = store.ensure_bucket_policy(tls_only=False)
-
-    assert report["changed"] == ["policy"]
-    assert report["policy"] == {}
-    store.put("renditions/thumb/a.jpg", JPEG, "image/jpeg")
-    assert store.get("renditions/thumb/a.jpg") == JPEG
 
 
 # --- S3 only: faults -----------------------------------------------------------------------

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from core.config import Settings
-from core.repository.objects import TLS_ONLY_SID, lifecycle_rules
+from core.repository.objects.bucket_rules import TLS_ONLY_SID, lifecycle_rules
 from services.cli import main
 from tests.harness.proxy import free_port
 

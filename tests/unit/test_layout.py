@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import inspect
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from core import layout
+from core.errors import ErrorCode
+from services.stream_worker.deadletter import DeadLetter
+from services.stream_worker.records import KafkaRecord
 
 IMAGE = uuid.UUID("3e49e442-a01b-5d9b-abea-998c5fcee6a6")
 
@@ -38,6 +44,79 @@ def test_every_key_builder_gives_the_keys_stored_objects_already_have() -> None:
         "facts-rejected/2024/08/01/07/x.ndjson.gz"
     )
     assert layout.load_manifest_key("01J5X3") == "loads/01J5X3.manifest.json"
+
+
+# Every builder, with the keys objects already stored under it have (the dead-letter and
+# idempotency keys as the stream worker and the upload API made them before core.layout).
+GOLDEN: list[tuple[Callable[..., str], tuple[Any, ...], str]] = [
+    (layout.rendition_key, ("display", str(IMAGE), "webp"), f"renditions/display/{IMAGE}.webp"),
+    (layout.manifest_key, (str(IMAGE),), f"manifests/{IMAGE}.json"),
+    (layout.upload_key, ("ffffffffffffffffffffffffffffffff",), "uploads/" + "f" * 32),
+    (
+        layout.upload_record_key,
+        ("ffffffffffffffffffffffffffffffff",),
+        "uploads/" + "f" * 32 + ".json",
+    ),
+    (
+        layout.idempotency_key,
+        ("..", "../../etc"),
+        "idempotency/5ec1f7e700f37c3d0b2981d04855fc34/"
+        "74ccf3c5b4c19a8167f9a3d1dd63e0e41fe451bc9616184fb273054c5743786c.json",
+    ),
+    (
+        layout.idempotency_key,
+        ("kunde-ü" * 20, "ключ"),
+        "idempotency/9adb8f49bd6a01e4819fe7e9bafa50a0/"
+        "1de36a32af798da0c1ac9297603a320ed8fe567cf21c9177112a4ce914ebb8be.json",
+    ),
+    (layout.dead_letter_key, ("orders.v2", 0, 0), "dead-letter/orders.v2/0/0.json"),
+    (
+        layout.fact_key,
+        ("01J5X3K6Q8ZC4V7N2B1M0PQRST",),
+        "facts/2024/08/22/13/01J5X3K6Q8ZC4V7N2B1M0PQRST.ndjson.gz",
+    ),
+    (
+        layout.fact_prefix_at,
+        (datetime(2024, 12, 31, 23, 59, tzinfo=UTC),),
+        "facts/2024/12/31/23/",
+    ),
+    (
+        layout.rejected_fact_key,
+        ("facts/2024/12/31/23/01J5X3K6Q8ZC4V7N2B1M0PQRST.ndjson.gz",),
+        "facts-rejected/2024/12/31/23/01J5X3K6Q8ZC4V7N2B1M0PQRST.ndjson.gz",
+    ),
+    (
+        layout.load_manifest_key,
+        ("01J5X3K6Q8ZC4V7N2B1M0PQRST",),
+        "loads/01J5X3K6Q8ZC4V7N2B1M0PQRST.manifest.json",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("builder", "args", "expected"),
+    GOLDEN,
+    ids=[f"{b.__name__}-{i}" for i, (b, _, _) in enumerate(GOLDEN)],
+)
+def test_each_builder_gives_the_key_objects_already_have(
+    builder: Callable[..., str], args: tuple[Any, ...], expected: str
+) -> None:
+    assert builder(*args) == expected
+
+
+def test_every_key_builder_of_the_layout_has_a_golden_key() -> None:
+    builders = {
+        name
+        for name, value in vars(layout).items()
+        if inspect.isfunction(value) and name.endswith(("_key", "_prefix_at"))
+    }
+    assert builders == {builder.__name__ for builder, _, _ in GOLDEN}
+
+
+def test_dead_letters_are_kept_under_the_layouts_key_for_their_record() -> None:
+    record = KafkaRecord("orders.v2", 7, 123456, value=b"x")
+    letter = DeadLetter(record, ErrorCode.MALFORMED_RECORD, "detail", "e-1", "acme")
+    assert letter.object_key == "dead-letter/orders.v2/7/123456.json"
 
 
 def test_ulids_sort_in_the_order_they_were_made_even_within_one_millisecond() -> None:

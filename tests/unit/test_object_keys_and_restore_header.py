@@ -5,19 +5,20 @@ from __future__ import annotations
 import pytest
 
 from core.config import load_settings
-from core.errors import ErrorCode, PermanentError, RestoreState
-from core.repository.objects import (
+from core.errors import ConfigError, ErrorCode, PermanentError, RestoreState
+from core.repository.objects import ObjectInfo, parse_restore_header, validate_key
+from core.repository.objects.bucket_rules import (
     LIFECYCLE_ARCHIVE_ID,
+    LIFECYCLE_FACTS_ID,
+    LIFECYCLE_FACTS_REJECTED_ID,
     LIFECYCLE_IDEMPOTENCY_ID,
+    LIFECYCLE_LOADS_ID,
     LIFECYCLE_MULTIPART_ID,
     LIFECYCLE_UPLOADS_ID,
-    ObjectInfo,
     lifecycle_rules,
-    parse_restore_header,
-    split_s3_url,
     tls_only_statement,
-    validate_key,
 )
+from core.repository.objects.s3_api import split_s3_url
 
 
 def test_no_restore_header_means_no_restore_was_requested() -> None:
@@ -147,6 +148,37 @@ def test_default_lifecycle_archives_renditions_after_seven_days() -> None:
 
     assert archive["Filter"] == {"Prefix": "renditions/"}
     assert archive["Transitions"] == [{"Days": 7, "StorageClass": "DEEP_ARCHIVE"}]
+
+
+def test_the_fact_log_expires_after_the_facts_setting_and_load_manifests_after_a_day() -> None:
+    rules = {r["ID"]: r for r in lifecycle_rules(load_settings(storage_url="s3://b/prod"))}
+    assert rules[LIFECYCLE_FACTS_ID]["Filter"] == {"Prefix": "prod/facts/"}
+    assert rules[LIFECYCLE_FACTS_ID]["Expiration"] == {"Days": 30}
+    assert rules[LIFECYCLE_FACTS_REJECTED_ID]["Filter"] == {"Prefix": "prod/facts-rejected/"}
+    assert rules[LIFECYCLE_FACTS_REJECTED_ID]["Expiration"] == {"Days": 30}
+    assert rules[LIFECYCLE_LOADS_ID]["Filter"] == {"Prefix": "prod/loads/"}
+    assert rules[LIFECYCLE_LOADS_ID]["Expiration"] == {"Days": 1}
+
+    kept = {r["ID"]: r for r in lifecycle_rules(load_settings(facts_expire_days=90))}
+    assert kept[LIFECYCLE_FACTS_ID]["Expiration"] == {"Days": 90}
+    assert kept[LIFECYCLE_FACTS_REJECTED_ID]["Expiration"] == {"Days": 90}
+
+
+def test_facts_kept_for_less_than_a_day_are_refused_at_start() -> None:
+    with pytest.raises(ConfigError, match="IMGPIPE_FACTS_EXPIRE_DAYS"):
+        load_settings(facts_expire_days=0)
+
+
+def test_every_lifecycle_rule_names_a_prefix_of_the_storage_layout() -> None:
+    from core import layout
+
+    prefixes = {
+        value
+        for name, value in vars(layout).items()
+        if name.isupper() and isinstance(value, str) and value.endswith("/")
+    }
+    for rule in lifecycle_rules(load_settings(storage_url="s3://b")):
+        assert rule["Filter"]["Prefix"] in prefixes | {""}, rule["ID"]
 
 
 def test_tls_only_statement_denies_every_request_without_tls_on_bucket_and_objects() -> None:
