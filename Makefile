@@ -77,6 +77,12 @@ lint-infra: $(STAMP) $(TOOLS_STAMP) $(SAM_STAMP)
 	$(BIN)/python -m infra.locks check
 	$(BIN)/python -m infra.check
 
+# Build both images and deploy the stack with the SAM CLI (needs Docker and AWS credentials).
+# The first time, samconfig.toml holds placeholders and `sam deploy --guided` asks for them.
+CONFIG_ENV ?= default
+deploy: $(SAM_STAMP)
+	$(BIN)/python -m infra.deploy --sam $(SAM)/bin/sam --config-env $(CONFIG_ENV)
+
 # Regenerate requirements/*.txt (hashed: one per image, one for dev) from pyproject.toml's
 # extras with uv; needs PyPI. `make lock UPGRADE=1` moves every pin to the newest release.
 lock: $(STAMP)

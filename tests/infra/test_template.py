@@ -288,8 +288,12 @@ def test_alarms_watch_errors_throttles_dead_letters_and_offset_lag(
     assert {"Id": "dead-letters", "Prefix": "dead-letter/"} in filters
 
 
-def _dimension(alarm: dict[str, Any]) -> str:
-    value = alarm["Properties"]["Dimensions"][0]["Value"]
+def _dimension(alarm: dict[str, Any]) -> str | None:
+    """The resource an alarm's metric is about; None for a metric of no resource (log-derived)."""
+    dimensions = alarm["Properties"].get("Dimensions")
+    if not dimensions:
+        return None
+    value = dimensions[0]["Value"]
     if "Ref" in value:
         return str(value["Ref"])
     return str(value["Fn::GetAtt"][0])
