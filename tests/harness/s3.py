@@ -108,6 +108,16 @@ def s3_bucket(s3_client: S3Client) -> str:
     return name
 
 
+@pytest.fixture
+def secrets(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A Secrets Manager client on the (emptied) moto server, which the code under test reaches
+    too: boto3 takes the endpoint from AWS_ENDPOINT_URL_SECRETS_MANAGER."""
+    import boto3
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", s3_endpoint)
+    return boto3.client("secretsmanager", region_name=REGION, endpoint_url=s3_endpoint)
+
+
 MakeSettings = Callable[..., Settings]
 
 
