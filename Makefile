@@ -83,6 +83,11 @@ CONFIG_ENV ?= default
 deploy: $(SAM_STAMP)
 	$(BIN)/python -m infra.deploy --sam $(SAM)/bin/sam --config-env $(CONFIG_ENV)
 
+# Regenerate the typed Python client (clients/python) from the API's OpenAPI document; a test
+# fails while the committed client is out of step with the app.
+client: $(STAMP)
+	$(BIN)/python -m infra.client generate
+
 # Regenerate requirements/*.txt (hashed: one per image, one for dev) from pyproject.toml's
 # extras with uv; needs PyPI. `make lock UPGRADE=1` moves every pin to the newest release.
 lock: $(STAMP)
