@@ -78,3 +78,9 @@ def test_zsh_script_is_a_compdef_naming_every_command() -> None:
     assert text.startswith("#compdef imgpipe")
     for name in COMMANDS:
         assert f"{name}:'" in text, name
+
+
+def test_the_readme_lists_every_command() -> None:
+    readme = (ROOT / "README.md").read_text()
+    missing = [name for name in COMMANDS if f"\nimgpipe {name} " not in readme]
+    assert not missing
