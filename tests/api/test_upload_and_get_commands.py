@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from tests.harness.app import KEYS, key_pairs, run_imgpipe, serving
-from tests.harness.s3 import DUMMY_AWS_ENV, REGION
+from tests.harness.s3 import serve_env_on_new_bucket
 from tests.images import PDF_HEADER, mosaic_jpeg
 
 pytestmark = pytest.mark.slow
@@ -32,22 +32,7 @@ def server(
         "IMGPIPE_API_KEYS": ",".join(key_pairs()),
     }
     if request.param == "s3":
-        import boto3
-
-        bucket = f"imgpipe-cli-{uuid.uuid4().hex[:12]}"
-        boto3.client(
-            "s3",
-            endpoint_url=moto_server,
-            region_name=REGION,
-            aws_access_key_id=DUMMY_AWS_ENV["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=DUMMY_AWS_ENV["AWS_SECRET_ACCESS_KEY"],
-        ).create_bucket(Bucket=bucket)
-        env |= {
-            **DUMMY_AWS_ENV,
-            "IMGPIPE_STORAGE_URL": f"s3://{bucket}/",
-            "IMGPIPE_S3_ENDPOINT_URL": moto_server,
-            "IMGPIPE_AWS_REGION": REGION,
-        }
+        env |= serve_env_on_new_bucket(moto_server, "imgpipe-cli")
     else:
         env["IMGPIPE_STORAGE_URL"] = f"file://{workdir}/objects"
     with serving(workdir, env) as (base, _):

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from infra.check import expand, image_functions, load_template
+from infra.check import image_functions
 from infra.deploy import CONFIG, commands, placeholders
 from infra.locks import IMAGES
 from tests.infra.template import resources
@@ -18,16 +18,6 @@ from tests.infra.test_images import parse_dockerfile
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLLBACK_ALARMS = {"ApiServerErrorsAlarm", "UploadErrorsAlarm"}
-
-
-@pytest.fixture(scope="module")
-def template() -> dict[str, Any]:
-    return load_template()
-
-
-@pytest.fixture(scope="module")
-def expanded(template: dict[str, Any]) -> dict[str, Any]:
-    return expand(template)
 
 
 @pytest.fixture(scope="module")

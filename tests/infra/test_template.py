@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from infra.check import expand, lint_expanded, load_template
+from infra.check import lint_expanded
 from tests.infra.template import (
     SAMPLE_BUCKET,
     as_list,
@@ -22,16 +22,6 @@ from tests.infra.template import (
 
 ROOT = Path(__file__).resolve().parents[2]
 OBJECT_PREFIXES = ("renditions/", "manifests/", "uploads/", "dead-letter/", "idempotency/")
-
-
-@pytest.fixture(scope="module")
-def template() -> dict[str, Any]:
-    return load_template()
-
-
-@pytest.fixture(scope="module")
-def expanded(template: dict[str, Any]) -> dict[str, Any]:
-    return expand(template)
 
 
 @pytest.fixture(scope="module")
