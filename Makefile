@@ -55,7 +55,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) $(TOOLS) $(SAM) .imgpipe .pytest_cache .mypy_cache .ruff_cache .hypothesis build *.egg-info
+	rm -rf $(VENV) $(TOOLS) $(SAM) .imgpipe .pytest_cache .mypy_cache .ruff_cache .hypothesis build *.egg-info .aws-sam
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 $(TOOLS_STAMP): $(STAMP)
