@@ -1,4 +1,5 @@
-# imgpipe's two Lambda container images, built from one Dockerfile:
+# imgpipe's two Lambda container images, built from one Dockerfile. `sam build` (`make deploy`)
+# builds each stage its function's Metadata names in infra/template.yaml; by hand:
 #
 #   docker build --platform linux/amd64 --target upload-api    -t imgpipe-upload-api .
 #   docker build --platform linux/amd64 --target stream-worker -t imgpipe-stream-worker .

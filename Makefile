@@ -5,7 +5,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 APT := $(if $(filter 0,$(shell id -u)),,sudo) apt-get
 
-.PHONY: run test lint bench clean install lock lint-infra system-packages
+.PHONY: run test lint bench clean install lock lint-infra system-packages deploy client
+
+# uv installs every environment from a lock; it is the one tool installed by version alone.
+UV_VERSION := 0.13.9
 
 # checkov pins many packages of its own: it gets a virtualenv of its own, pinned so that CI
 # runs the same checks as a laptop.
@@ -17,12 +20,15 @@ SAM := .venv-sam
 SAM_VERSION := 1.170.0
 SAM_STAMP := $(SAM)/.sam-$(SAM_VERSION)
 
-$(STAMP): pyproject.toml
+# The dev environment is installed from its hashed lock (requirements/dev.txt, `make lock`), so a
+# laptop and CI run the same versions; imgpipe itself goes in editable, without dependencies.
+$(STAMP): pyproject.toml requirements/dev.txt
 	@# Debian's python3 makes virtualenvs only with its python3-venv package.
 	@$(PYTHON) -c 'import ensurepip' 2>/dev/null || { $(APT) update -qq && $(APT) install -y -qq python3-venv; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip uv
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check 'uv==$(UV_VERSION)'
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements/dev.txt
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -49,7 +55,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) $(TOOLS) $(SAM) .imgpipe .pytest_cache .mypy_cache .ruff_cache .hypothesis build *.egg-info
+	rm -rf $(VENV) $(TOOLS) $(SAM) .imgpipe .pytest_cache .mypy_cache .ruff_cache .hypothesis build *.egg-info .aws-sam
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 $(TOOLS_STAMP): $(STAMP)
@@ -71,6 +77,18 @@ lint-infra: $(STAMP) $(TOOLS_STAMP) $(SAM_STAMP)
 	$(BIN)/python -m infra.locks check
 	$(BIN)/python -m infra.check
 
-# Regenerate requirements/*.txt (hashed, per image) from pyproject.toml; needs PyPI.
+# Build both images and deploy the stack with the SAM CLI (needs Docker and AWS credentials).
+# The first time, samconfig.toml holds placeholders and `sam deploy --guided` asks for them.
+CONFIG_ENV ?= default
+deploy: $(SAM_STAMP)
+	$(BIN)/python -m infra.deploy --sam $(SAM)/bin/sam --config-env $(CONFIG_ENV)
+
+# Regenerate the typed Python client (clients/python) from the API's OpenAPI document; a test
+# fails while the committed client is out of step with the app.
+client: $(STAMP)
+	$(BIN)/python -m infra.client generate
+
+# Regenerate requirements/*.txt (hashed: one per image, one for dev) from pyproject.toml's
+# extras with uv; needs PyPI. `make lock UPGRADE=1` moves every pin to the newest release.
 lock: $(STAMP)
-	$(BIN)/python -m infra.locks generate
+	$(BIN)/python -m infra.locks generate $(if $(UPGRADE),--upgrade)

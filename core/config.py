@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
@@ -176,7 +177,15 @@ class Settings(BaseSettings):
     )
     api_keys_secret_arn: str | None = Field(
         default=None,
-        description="Secrets Manager secret whose text is the api_keys pairs; read once at start.",
+        description="Secrets Manager secret whose text is the api_keys pairs; read at start, "
+        "then again whenever the keys read last are api_keys_max_age_seconds old.",
+    )
+    api_keys_max_age_seconds: int = Field(
+        default=300,
+        ge=1,
+        le=86_400,
+        description="Seconds the API keys read from api_keys_secret_arn stay in use before the "
+        "secret is read again: a rotated key works within this time, with no redeploy.",
     )
     admin_customers: StrList = Field(
         default_factory=list, description="Customers whose keys see every customer's statistics."
@@ -281,14 +290,7 @@ class Settings(BaseSettings):
     @field_validator("api_keys")
     @classmethod
     def _key_pairs(cls, value: list[SecretStr]) -> list[SecretStr]:
-        for pair in value:
-            customer, _, digest = pair.get_secret_value().partition(":")
-            if (
-                not customer
-                or len(digest) != 64
-                or any(c not in "0123456789abcdef" for c in digest)
-            ):
-                raise ValueError("each entry must be customer_id:sha256hex(key), 64 lowercase hex")
+        key_digests(pair.get_secret_value() for pair in value)
         return value
 
     @field_validator("renditions", mode="before")
@@ -337,11 +339,29 @@ class Settings(BaseSettings):
 
     def api_key_digests(self) -> dict[str, str]:
         """sha256 hex digest -> customer id."""
-        pairs = (key.get_secret_value().partition(":") for key in self.api_keys)
-        return {digest: customer for customer, _, digest in pairs}
+        return key_digests(key.get_secret_value() for key in self.api_keys)
 
     def rendition(self, name: str) -> RenditionSpec | None:
         return next((spec for spec in self.renditions if spec.name == name), None)
+
+
+def key_digests(pairs: Iterable[str]) -> dict[str, str]:
+    """`customer_id:sha256hex(key)` pairs -> {digest: customer id}; ValueError if one is not."""
+    digests = {}
+    for pair in pairs:
+        customer, _, digest = pair.partition(":")
+        if not customer or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+            raise ValueError("each entry must be customer_id:sha256hex(key), 64 lowercase hex")
+        digests[digest] = customer
+    return digests
+
+
+def parse_api_keys(text: str) -> dict[str, str]:
+    """The api_keys setting's text (as in the environment or its secret) -> {digest: customer}."""
+    pairs = _split_list(text)
+    if not isinstance(pairs, list) or not all(isinstance(pair, str) for pair in pairs):
+        raise ValueError("expected customer_id:sha256hex(key) pairs, comma separated")
+    return key_digests(pairs)
 
 
 def load_settings(**overrides: Any) -> Settings:
@@ -387,17 +407,10 @@ def _resolve_secrets(settings: Settings) -> dict[str, Any]:
 
 
 def _secret_text(settings: Settings, arn: str, name: str) -> str:
-    import boto3
-    from botocore.exceptions import BotoCoreError, ClientError
+    from core.secrets import SecretReader
 
-    client = boto3.client("secretsmanager", region_name=settings.aws_region)
-    try:
-        return str(client.get_secret_value(SecretId=arn)["SecretString"])
-    except (BotoCoreError, ClientError, KeyError) as exc:
-        # The message names the variable and the failure, never the secret's value.
-        raise ConfigError(
-            f"{ENV_PREFIX}{name}_SECRET_ARN: cannot read the secret: {type(exc).__name__}"
-        ) from None
+    # The message names the variable and the failure, never the secret's value.
+    return SecretReader(settings.aws_region).text(arn, f"{ENV_PREFIX}{name}_SECRET_ARN")
 
 
 @lru_cache(maxsize=1)

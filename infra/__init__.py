@@ -1,1 +1,1 @@
-"""Deployment tooling: dependency locks for the Lambda images and offline template checks."""
+"""Deployment tooling: dependency locks, offline template checks, and `make deploy`."""

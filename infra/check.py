@@ -36,8 +36,6 @@ REGION = "us-east-1"
 # Values for the parameters that have no default, so that the translator and cfn-lint see a
 # template as CloudFormation would receive it. Shapes only: nothing here is deployed.
 SAMPLE_PARAMETERS: dict[str, Any] = {
-    "UploadImageUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/imgpipe-upload-api:1",
-    "StreamImageUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/imgpipe-stream-worker:1",
     "SubnetIds": ["subnet-0a", "subnet-0b", "subnet-0c"],
     "SecurityGroupIds": ["sg-0a"],
     "MskClusterArn": "arn:aws:kafka:us-east-1:123456789012:cluster/images/0a1b2c3d-4e5f",
@@ -81,6 +79,30 @@ def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
     return plain
 
 
+def image_functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Functions whose image `sam build` builds from the Dockerfile: name -> their Metadata."""
+    return {
+        name: resource["Metadata"]
+        for name, resource in template["Resources"].items()
+        if resource.get("Type") == "AWS::Serverless::Function"
+        and "DockerBuildTarget" in resource.get("Metadata", {})
+    }
+
+
+def sample_image_uri(target: str) -> str:
+    return f"123456789012.dkr.ecr.{REGION}.amazonaws.com/imgpipe-{target}:1"
+
+
+def with_built_images(template: dict[str, Any]) -> dict[str, Any]:
+    """The template as `sam build` leaves it: each image function's ImageUri filled in (with a
+    sample ECR URI here, as `sam validate` does), which the translator needs."""
+    built = copy.deepcopy(template)
+    for name, metadata in image_functions(template).items():
+        properties = built["Resources"][name]["Properties"]
+        properties["ImageUri"] = sample_image_uri(metadata["DockerBuildTarget"])
+    return built
+
+
 class _OfflinePolicies:
     """The managed-policy map the translator would fetch from IAM; the template names none."""
 
@@ -98,7 +120,7 @@ def expand(template: dict[str, Any]) -> dict[str, Any]:
     translator = Translator(None, Parser(), boto_session=boto3.session.Session(region_name=REGION))
     policies = _OfflinePolicies()
     expanded: dict[str, Any] = translator.translate(
-        copy.deepcopy(template),
+        with_built_images(template),
         parameter_values={"AWS::Region": REGION, **SAMPLE_PARAMETERS},
         passthrough_metadata=True,
         get_managed_policy_map=policies.load,

@@ -1,13 +1,13 @@
-"""Hashed lock files of the two Lambda images: `generate` (needs PyPI) and `check` (offline).
+"""Hashed lock files, compiled by uv from pyproject.toml's extras: `generate` and `check`.
 
-Each image installs the runtime dependencies of pyproject.toml, plus some extras, minus the
-packages its path never imports (the upload image has no Kafka client; the stream image no web
-framework). `generate` writes `requirements/<image>.in` from pyproject.toml and compiles it with
-uv into `requirements/<image>.txt`; `check` fails when pyproject.toml, the `.in` and the lock
-disagree, without the network, so CI catches a dependency added to pyproject.toml but not locked.
+Each Lambda image installs the runtime dependencies plus the extras of its role (the upload
+image `api`, the stream image `stream`) and its drivers; the dev environment installs `dev`.
+`generate` (`make lock`, needs PyPI) runs `uv pip compile pyproject.toml --extra ...
+--generate-hashes` for each; `check` (part of `make lint`, offline) fails when pyproject.toml
+and a lock disagree, so CI catches a dependency added to pyproject.toml but not locked.
 
-    python -m infra.locks generate   # `make lock`
-    python -m infra.locks check      # part of `make lint`
+    python -m infra.locks generate [--upgrade]
+    python -m infra.locks check
 """
 
 from __future__ import annotations
@@ -28,33 +28,34 @@ from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUIREMENTS = ROOT / "requirements"
-
-# The Lambda base image: public.ecr.aws/lambda/python:3.12 runs Amazon Linux 2023 (glibc 2.34).
-PYTHON_VERSION = "3.12"
-PLATFORM = "x86_64-manylinux_2_34"
+PROJECT = "imgpipe"
 
 
 @dataclass(frozen=True)
-class Image:
-    """What one container image installs, relative to pyproject.toml's runtime dependencies."""
+class Lock:
+    """One lock file: the extras it installs and the interpreter it is compiled for."""
 
     extras: tuple[str, ...]
-    without: tuple[str, ...]
+    python: str
+    # A platform for an image (uv's --python-platform); None: universal, for any developer's.
+    platform: str | None
 
 
-IMAGES: dict[str, Image] = {
-    # Redshift through redshift-connector (pure Python, IAM and Secrets Manager friendly);
-    # uvicorn is only for running the API off Lambda, where Mangum takes its place.
-    "upload-api": Image(extras=("redshift", "heif"), without=("confluent-kafka", "uvicorn")),
-    # The MSK event source polls Kafka for the function; confluent-kafka (with the MSK IAM
-    # signer) is there for the dead-letter topic producer.
-    "stream-worker": Image(
-        extras=("redshift", "heif", "msk-iam"),
-        without=("fastapi", "fastapi-offline", "mangum", "uvicorn", "python-multipart"),
+# The Lambda base image, public.ecr.aws/lambda/python:3.12, runs Amazon Linux 2023 (glibc 2.34).
+LAMBDA_PYTHON, LAMBDA_PLATFORM = "3.12", "x86_64-manylinux_2_34"
+IMAGES: dict[str, Lock] = {
+    "upload-api": Lock(("api", "redshift", "heif"), LAMBDA_PYTHON, LAMBDA_PLATFORM),
+    "stream-worker": Lock(
+        ("stream", "redshift", "heif", "msk-iam"), LAMBDA_PYTHON, LAMBDA_PLATFORM
     ),
 }
+# The oldest Python imgpipe supports, so that the lock installs on every supported one.
+LOCKS: dict[str, Lock] = {**IMAGES, "dev": Lock(("dev",), "3.11", None)}
+# Role extras: an image carries none of the other roles' packages.
+ROLES = ("api", "serve", "stream", "demo")
 
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s\\;]+)")
+Pins = dict[str, list[tuple[Version, int]]]
 
 
 def _pyproject() -> dict[str, object]:
@@ -64,108 +65,107 @@ def _pyproject() -> dict[str, object]:
     return project
 
 
-def requirements_for(name: str, project: dict[str, object] | None = None) -> list[Requirement]:
-    """The direct requirements of one image, as pyproject.toml states them today."""
-    image = IMAGES[name]
-    project = project if project is not None else _pyproject()
-    base = project.get("dependencies", [])
+def requirements_for(extras: tuple[str, ...], project: dict[str, object]) -> list[Requirement]:
+    """The direct requirements of the runtime dependencies and `extras`, self-references
+    (`imgpipe[api]`) followed."""
     optional = project.get("optional-dependencies", {})
-    assert isinstance(base, list) and isinstance(optional, dict)
-    lines: list[str] = list(base)
-    for extra in image.extras:
+    base = project.get("dependencies", [])
+    assert isinstance(optional, dict) and isinstance(base, list)
+    found: list[Requirement] = [Requirement(line) for line in base]
+    pending, seen = list(extras), set()
+    while pending:
+        extra = pending.pop()
+        if extra in seen:
+            continue
+        seen.add(extra)
         if extra not in optional:
-            raise SystemExit(f"infra/locks.py: pyproject.toml has no extra {extra!r} ({name})")
-        lines.extend(optional[extra])
-    requirements = [Requirement(line) for line in lines]
-    present = {canonicalize_name(req.name) for req in requirements}
-    for dropped in image.without:
-        if canonicalize_name(dropped) not in present:
-            raise SystemExit(
-                f"infra/locks.py: {dropped!r} is excluded from {name} but pyproject.toml "
-                "no longer names it; update IMAGES"
-            )
-    excluded = {canonicalize_name(d) for d in image.without}
-    return sorted(
-        (req for req in requirements if canonicalize_name(req.name) not in excluded),
-        key=lambda req: canonicalize_name(req.name),
-    )
+            raise SystemExit(f"infra/locks.py: pyproject.toml has no extra {extra!r}")
+        for line in optional[extra]:
+            requirement = Requirement(line)
+            if canonicalize_name(requirement.name) == PROJECT:
+                pending.extend(requirement.extras)
+            else:
+                found.append(requirement)
+    return found
 
 
-def render_in(name: str, project: dict[str, object] | None = None) -> str:
-    image = IMAGES[name]
-    header = [
-        f"# Direct dependencies of the {name} image, written by `make lock` from pyproject.toml",
-        f"# (runtime dependencies + extras: {', '.join(image.extras)};",
-        f"#  without: {', '.join(image.without)}).",
-        "# Do not edit: change pyproject.toml or IMAGES in infra/locks.py, then `make lock`.",
-    ]
-    return "\n".join([*header, *(str(req) for req in requirements_for(name, project))]) + "\n"
-
-
-def parse_lock(text: str) -> dict[str, tuple[Version, int]]:
-    """Lock file -> {canonical name: (pinned version, number of hashes)}."""
-    pins: dict[str, tuple[Version, int]] = {}
+def parse_lock(text: str) -> Pins:
+    """Lock file -> {canonical name: [(pinned version, number of hashes)]}; a universal lock may
+    pin one package at several versions, each under its own marker."""
+    pins: Pins = {}
     current: str | None = None
     for raw in text.splitlines():
         line = raw.strip()
         match = PIN.match(line)
         if match:
             current = canonicalize_name(match.group(1))
-            pins[current] = (Version(match.group(2)), 0)
+            pins.setdefault(current, []).append((Version(match.group(2)), 0))
         if current is not None and "--hash=sha256:" in line:
-            version, hashes = pins[current]
-            pins[current] = (version, hashes + line.count("--hash=sha256:"))
+            version, hashes = pins[current][-1]
+            pins[current][-1] = (version, hashes + line.count("--hash=sha256:"))
         if not line.endswith("\\"):
             current = None
     return pins
 
 
-def problems(name: str, project: dict[str, object] | None = None) -> list[str]:
-    """Everything that makes requirements/<name>.txt disagree with pyproject.toml."""
-    found: list[str] = []
-    source = REQUIREMENTS / f"{name}.in"
-    lock = REQUIREMENTS / f"{name}.txt"
-    if not source.exists() or not lock.exists():
-        return [f"{lock.relative_to(ROOT)} is missing: run `make lock`"]
-    if source.read_text() != render_in(name, project):
-        found.append(f"{source.relative_to(ROOT)} is stale against pyproject.toml")
-    pins = parse_lock(lock.read_text())
-    # Markers are judged for the image's interpreter, not the one running this check.
+def _environment(lock: Lock) -> dict[str, str] | None:
+    """Marker values of the lock's interpreter; None for a universal lock (any may hold)."""
+    if lock.platform is None:
+        return None
     environment = {key: str(value) for key, value in default_environment().items()}
     environment.update(
-        python_version=PYTHON_VERSION,
-        python_full_version=f"{PYTHON_VERSION}.0",
+        python_version=lock.python,
+        python_full_version=f"{lock.python}.0",
         sys_platform="linux",
         platform_system="Linux",
         platform_machine="x86_64",
     )
-    for req in requirements_for(name, project):
-        if req.marker is not None and not req.marker.evaluate(environment):
+    return environment
+
+
+def problems(name: str, project: dict[str, object] | None = None) -> list[str]:
+    """Everything that makes requirements/<name>.txt disagree with pyproject.toml."""
+    project = project if project is not None else _pyproject()
+    lock = LOCKS[name]
+    path = REQUIREMENTS / f"{name}.txt"
+    if not path.exists():
+        return [f"{path.relative_to(ROOT)} is missing: run `make lock`"]
+    pins = parse_lock(path.read_text())
+    environment = _environment(lock)
+    wanted = requirements_for(lock.extras, project)
+    found: list[str] = []
+    for req in wanted:
+        if environment is not None and req.marker and not req.marker.evaluate(environment):
             continue
-        wanted = canonicalize_name(req.name)
-        if wanted not in pins:
-            found.append(f"{lock.name}: {req} is not pinned")
-            continue
-        version = pins[wanted][0]
-        if not req.specifier.contains(version, prereleases=True):
-            found.append(f"{lock.name}: {req.name}=={version} does not satisfy {req}")
-    for dropped in IMAGES[name].without:
-        if canonicalize_name(dropped) in pins:
-            found.append(f"{lock.name}: {dropped} is locked but this image must not carry it")
-    for key, (version, hashes) in sorted(pins.items()):
-        if hashes == 0:
-            found.append(f"{lock.name}: {key}=={version} has no hash")
+        versions = pins.get(canonicalize_name(req.name))
+        if not versions:
+            found.append(f"{path.name}: {req} is not pinned")
+        elif not any(req.specifier.contains(v, prereleases=True) for v, _ in versions):
+            shown = ", ".join(str(v) for v, _ in versions)
+            found.append(f"{path.name}: {req.name}=={shown} does not satisfy {req}")
+    if name in IMAGES:
+        own = {canonicalize_name(req.name) for req in wanted}
+        others = tuple(role for role in ROLES if role not in lock.extras)
+        for req in requirements_for(others, project):
+            other = canonicalize_name(req.name)
+            if other in pins and other not in own:
+                found.append(f"{path.name}: {other} is locked but this image must not carry it")
+    for key, versions in sorted(pins.items()):
+        for version, hashes in versions:
+            if hashes == 0:
+                found.append(f"{path.name}: {key}=={version} has no hash")
     return found
 
 
 def check() -> int:
-    failures = [problem for name in IMAGES for problem in problems(name)]
+    project = _pyproject()
+    failures = [problem for name in LOCKS for problem in problems(name, project)]
     for failure in failures:
         print(f"lock: {failure}", file=sys.stderr)
     if failures:
         print("lock: regenerate with `make lock` and commit requirements/", file=sys.stderr)
         return 1
-    print(f"lock: {', '.join(f'requirements/{n}.txt' for n in IMAGES)} agree with pyproject.toml")
+    print(f"lock: {', '.join(f'requirements/{n}.txt' for n in LOCKS)} agree with pyproject.toml")
     return 0
 
 
@@ -177,25 +177,32 @@ def _uv() -> str:
     return found
 
 
+def compile_command(name: str, upgrade: bool = False) -> list[str]:
+    """The uv command that writes requirements/<name>.txt."""
+    lock = LOCKS[name]
+    command = [
+        _uv(), "pip", "compile", "pyproject.toml",
+        *(f"--extra={extra}" for extra in lock.extras),
+        "--generate-hashes",
+        "--python-version", lock.python,
+        "--custom-compile-command", "make lock",
+        "--quiet",
+        "-o", f"requirements/{name}.txt",
+    ]  # fmt: skip
+    if lock.platform is None:
+        command.append("--universal")
+    else:
+        # Wheels only, for the image's platform: the image build then needs no compiler.
+        command += ["--python-platform", lock.platform, "--only-binary", ":all:"]
+    if upgrade:
+        command.append("--upgrade")
+    return command
+
+
 def generate(upgrade: bool = False) -> int:
     REQUIREMENTS.mkdir(exist_ok=True)
-    for name in IMAGES:
-        source = REQUIREMENTS / f"{name}.in"
-        source.write_text(render_in(name))
-        command = [
-            _uv(), "pip", "compile", str(source.relative_to(ROOT)),
-            "--generate-hashes",
-            "--python-version", PYTHON_VERSION,
-            "--python-platform", PLATFORM,
-            # Wheels only: the image build then needs no compiler.
-            "--only-binary", ":all:",
-            "--custom-compile-command", "make lock",
-            "--quiet",
-            "-o", str((REQUIREMENTS / f"{name}.txt").relative_to(ROOT)),
-        ]  # fmt: skip
-        if upgrade:
-            command.append("--upgrade")
-        subprocess.run(command, cwd=ROOT, check=True)  # noqa: S603 - fixed argument list
+    for name in LOCKS:
+        subprocess.run(compile_command(name, upgrade), cwd=ROOT, check=True)  # noqa: S603
         print(f"lock: wrote requirements/{name}.txt")
     return check()
 
@@ -203,7 +210,7 @@ def generate(upgrade: bool = False) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m infra.locks", description=__doc__)
     sub = parser.add_subparsers(dest="action", required=True)
-    gen = sub.add_parser("generate", help="write requirements/*.in and compile hashed locks")
+    gen = sub.add_parser("generate", help="compile the hashed locks with uv")
     gen.add_argument("--upgrade", action="store_true", help="allow newer versions than locked")
     sub.add_parser("check", help="fail when pyproject.toml and the locks disagree (offline)")
     args = parser.parse_args(argv)

@@ -6,7 +6,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
-from typing import Protocol, cast
+from typing import Any, Protocol, cast
 
 # name -> (module, one-line help). Each module defines add_arguments(parser) and run(args) -> int,
 # and keeps heavy imports inside run() so that `imgpipe --help` stays instant.
@@ -16,12 +16,29 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "consume": ("services.stream_worker.consume", "consume images from Kafka"),
     "produce": ("services.stream_worker.produce", "send image files to a Kafka topic"),
     "invoke-stream": ("services.stream_worker.invoke", "run the MSK Lambda handler on an event"),
+    "upload": ("services.commands.upload", "upload image files to a running API"),
+    "get": ("services.commands.get", "fetch an image's metadata or a rendition from the API"),
     "load": ("services.commands.load", "load the fact log into the warehouse"),
     "db": ("services.commands.db", "warehouse migrations and DDL"),
     "storage": ("services.commands.storage", "object storage set-up"),
     "stats": ("services.commands.stats", "print the key statistics"),
     "demo": ("services.commands.demo", "fill the embedded defaults with a demo data set"),
     "config": ("services.commands.config", "show the effective settings (secrets masked)"),
+    "completion": ("services.commands.completion", "print a bash or zsh completion script"),
+}
+# Packages that only an extra of imgpipe installs: a command that misses one says which.
+EXTRA_OF_PACKAGE = {
+    "fastapi": "api",
+    "mangum": "api",
+    "python_multipart": "api",
+    "fastapi_offline": "api",
+    "uvicorn": "serve",
+    "confluent_kafka": "stream",
+    "httpx": "demo",
+    "psycopg": "postgres",
+    "redshift_connector": "redshift",
+    "pillow_heif": "heif",
+    "aws_msk_iam_sasl_signer": "msk-iam",
 }
 
 
@@ -41,17 +58,50 @@ def _load(name: str) -> Command | None:
         raise
 
 
-def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
+class _Version(argparse.Action):
+    """--version, read from the installed distribution only when asked."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print imgpipe's version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        print(f"imgpipe {version()}")
+        parser.exit()
+
+
+def version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("imgpipe")
+    except metadata.PackageNotFoundError:  # a bare checkout on PYTHONPATH
+        return "0+unknown"
+
+
+def build_parser(selected: str | None = None, *, every: bool = False) -> argparse.ArgumentParser:
+    """The parser, with the arguments of `selected` only (or of every command, for completion)."""
     parser = argparse.ArgumentParser(prog="imgpipe", description="Image ingestion for AWS.")
+    parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (_, help_text) in COMMANDS.items():
-        command = _load(name) if name == selected else None
+        command = _load(name) if every or name == selected else None
         if name == selected and command is None:
             continue
         child = sub.add_parser(name, help=help_text, description=help_text)
         if command is not None:
             command.add_arguments(child)
     return parser
+
+
+def missing_extra(name: str, exc: ModuleNotFoundError) -> str | None:
+    """What to install when a command's import is missing, if an extra of imgpipe has it."""
+    extra = EXTRA_OF_PACKAGE.get((exc.name or "").split(".")[0])
+    if extra is None:
+        return None
+    return (
+        f"imgpipe: '{name}' needs {exc.name}, which imgpipe's '{extra}' extra installs: "
+        f"pip install 'imgpipe[{extra}]'"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -70,6 +120,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return command.run(args)
     except ConfigError as exc:
         print(f"imgpipe: {exc}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as exc:
+        if (hint := missing_extra(args.command, exc)) is None:
+            raise
+        print(hint, file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

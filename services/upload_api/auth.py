@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import threading
+import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from core.config import Settings, running_on_lambda
+from core.config import Settings, parse_api_keys, running_on_lambda
 from core.errors import ConfigError
 from core.models import customer_id_problem
 from services.upload_api.problems import ApiCode, ApiError
@@ -18,6 +20,69 @@ log = logging.getLogger("imgpipe.api")
 AuthMode = Literal["keys", "gateway", "open"]
 OPEN_CUSTOMER = "local"
 API_KEY_HEADER = "X-API-Key"
+KEYS_SECRET_VARIABLE = "IMGPIPE_API_KEYS_SECRET_ARN"  # noqa: S105 - a variable's name
+# After a failed read of the keys secret, requests wait this long before one tries again.
+RETRY_AFTER_FAILURE = 30.0
+
+Digests = tuple[tuple[bytes, str], ...]  # (sha256 hex of a key, customer id)
+
+
+def digest_table(digests: dict[str, str], variable: str) -> Digests:
+    """{digest: customer} as the authenticator compares them; refuses unusable customer ids."""
+    for customer in digests.values():
+        if (problem := customer_id_problem(customer)) is not None:
+            raise ConfigError(f"{variable} names customer {customer[:40]!r}: {problem}")
+    return tuple((digest.encode(), customer) for digest, customer in digests.items())
+
+
+class RotatingKeys:
+    """The key digests of the API keys secret, read again through Powertools once the last
+    read is `max_age` seconds old: a rotated secret takes effect without a redeploy. Should a
+    read fail, or the secret stop naming valid keys, the keys read before stay in use."""
+
+    def __init__(self, settings: Settings, digests: Digests) -> None:
+        from core.secrets import SecretReader
+
+        assert settings.api_keys_secret_arn
+        self._arn = settings.api_keys_secret_arn
+        self._max_age = settings.api_keys_max_age_seconds
+        self._reader = SecretReader(settings.aws_region)
+        self._digests = digests  # as load_settings read them at start
+        self._text: str | None = None
+        self._quiet_until = time.monotonic() + self._max_age  # the start's read is fresh
+        self._reading = threading.Lock()
+
+    def current(self) -> Digests:
+        # One request reads; the others go on with the keys they have.
+        if time.monotonic() >= self._quiet_until and self._reading.acquire(blocking=False):
+            try:
+                self._read()
+            finally:
+                self._reading.release()
+        return self._digests
+
+    def _read(self) -> None:
+        try:
+            # Powertools answers from memory until the value is max_age old, then asks again.
+            text = self._reader.text(self._arn, KEYS_SECRET_VARIABLE, max_age=self._max_age)
+        except ConfigError as exc:
+            self._quiet_until = time.monotonic() + min(self._max_age, RETRY_AFTER_FAILURE)
+            log.warning("API keys not read again (%s); the keys read before stay in use", exc)
+            return
+        if text == self._text:
+            return
+        self._text = text  # judged once, however often the same text is read
+        try:
+            digests = digest_table(parse_api_keys(text), KEYS_SECRET_VARIABLE)
+            if not digests:
+                raise ConfigError(f"{KEYS_SECRET_VARIABLE}: the secret names no key")
+        except (ConfigError, ValueError) as exc:
+            # The reason names the rule that failed, never the secret's text.
+            log.error("API keys secret refused (%s); the keys read before stay in use", exc)
+            return
+        if digests != self._digests:
+            log.info("API keys read again from their secret: %d keys", len(digests))
+        self._digests = digests
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,18 +90,14 @@ class Authenticator:
     """Turns a request into a customer id, or refuses it with 401."""
 
     mode: AuthMode
-    digests: tuple[tuple[bytes, str], ...] = ()  # (sha256 hex of a key, customer id)
+    digests: Digests = ()
+    rotating: RotatingKeys | None = None  # with a keys secret: digests that follow it
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Authenticator:
         """The mode the settings ask for. Refuses to run open on Lambda: a deployed API without
         keys or an authoriser would take anyone's images."""
-        digests = tuple(
-            (digest.encode(), customer) for digest, customer in settings.api_key_digests().items()
-        )
-        for _, customer in digests:
-            if (problem := customer_id_problem(customer)) is not None:
-                raise ConfigError(f"IMGPIPE_API_KEYS names customer {customer[:40]!r}: {problem}")
+        digests = digest_table(settings.api_key_digests(), "IMGPIPE_API_KEYS")
         mode: AuthMode = settings.auth or ("keys" if digests else "open")
         if mode == "keys" and not digests:
             raise ConfigError("IMGPIPE_AUTH=keys but IMGPIPE_API_KEYS names no key")
@@ -50,6 +111,8 @@ class Authenticator:
                 "no API keys configured: the API is open and every caller is customer %r",
                 OPEN_CUSTOMER,
             )
+        if mode == "keys" and settings.api_keys_secret_arn:
+            return cls(mode, digests, RotatingKeys(settings, digests))
         return cls(mode, digests)
 
     def customer(self, api_key: str | None, event: dict[str, Any] | None) -> str:
@@ -71,9 +134,10 @@ class Authenticator:
     def _customer_for_key(self, api_key: str) -> str:
         presented = hashlib.sha256(api_key.encode()).hexdigest().encode()
         found: str | None = None
+        digests = self.rotating.current() if self.rotating is not None else self.digests
         # Every digest is compared, whatever matched before: the time taken says nothing about
         # which key, or whether any, was close.
-        for digest, customer in self.digests:
+        for digest, customer in digests:
             if hmac.compare_digest(presented, digest) and found is None:
                 found = customer
         if found is None:

@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from PIL import Image
 
 from tests.harness.app import KEYS, ROOT, key_pairs, serving
 from tests.harness.proxy import free_port
-from tests.harness.s3 import DUMMY_AWS_ENV, REGION
+from tests.harness.s3 import serve_env_on_new_bucket
 from tests.images import photo_bytes
 
 pytestmark = pytest.mark.slow
@@ -31,23 +30,10 @@ ACME = {"X-API-Key": KEYS["acme"]}
 def served(tmp_path_factory: pytest.TempPathFactory, moto_server: str) -> Iterator[tuple[str, str]]:
     """The API on SQLite and a bucket of its own on moto, as `imgpipe serve` runs it, and its
     start banner; one server for the module (a start costs seconds)."""
-    import boto3
-
-    bucket = f"imgpipe-e2e-{uuid.uuid4().hex[:12]}"
-    boto3.client(
-        "s3",
-        endpoint_url=moto_server,
-        region_name=REGION,
-        aws_access_key_id=DUMMY_AWS_ENV["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=DUMMY_AWS_ENV["AWS_SECRET_ACCESS_KEY"],
-    ).create_bucket(Bucket=bucket)
     workdir = tmp_path_factory.mktemp("e2e")
     env = {
-        **DUMMY_AWS_ENV,
+        **serve_env_on_new_bucket(moto_server, "imgpipe-e2e"),
         "IMGPIPE_DATABASE_URL": f"sqlite:///{workdir}/warehouse.db",
-        "IMGPIPE_STORAGE_URL": f"s3://{bucket}/",
-        "IMGPIPE_S3_ENDPOINT_URL": moto_server,
-        "IMGPIPE_AWS_REGION": REGION,
         "IMGPIPE_API_KEYS": ",".join(key_pairs()),
     }
     with serving(workdir, env) as (base, log):

@@ -76,6 +76,27 @@ def hold_restores(endpoint: str) -> None:
     ).raise_for_status()
 
 
+def serve_env_on_new_bucket(moto_server: str, prefix: str) -> dict[str, str]:
+    """The settings (and dummy credentials) of an `imgpipe` subprocess storing in a new bucket of
+    its own on moto: for a server that a module's tests share."""
+    import boto3
+
+    bucket = f"{prefix}-{uuid.uuid4().hex[:12]}"
+    boto3.client(
+        "s3",
+        endpoint_url=moto_server,
+        region_name=REGION,
+        aws_access_key_id=DUMMY_AWS_ENV["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=DUMMY_AWS_ENV["AWS_SECRET_ACCESS_KEY"],
+    ).create_bucket(Bucket=bucket)
+    return {
+        **DUMMY_AWS_ENV,
+        "IMGPIPE_STORAGE_URL": f"s3://{bucket}/",
+        "IMGPIPE_S3_ENDPOINT_URL": moto_server,
+        "IMGPIPE_AWS_REGION": REGION,
+    }
+
+
 @pytest.fixture
 def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Dummy credentials and region in the environment, no profile or metadata service."""
@@ -106,6 +127,16 @@ def s3_bucket(s3_client: S3Client) -> str:
     name = f"imgpipe-test-{uuid.uuid4().hex[:12]}"
     s3_client.create_bucket(Bucket=name)
     return name
+
+
+@pytest.fixture
+def secrets(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A Secrets Manager client on the (emptied) moto server, which the code under test reaches
+    too: boto3 takes the endpoint from AWS_ENDPOINT_URL_SECRETS_MANAGER."""
+    import boto3
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", s3_endpoint)
+    return boto3.client("secretsmanager", region_name=REGION, endpoint_url=s3_endpoint)
 
 
 MakeSettings = Callable[..., Settings]

@@ -21,8 +21,6 @@ ROOT = Path(__file__).resolve().parents[2]
 LAMBDA_BASE = re.compile(
     r"^public\.ecr\.aws/lambda/python:3\.(1[2-9]|[2-9]\d)(@sha256:[0-9a-f]{64})?$"
 )
-# The template names each image by its ImageUri parameter.
-IMAGE_PARAMETERS = {"UploadImageUri": "upload-api", "StreamImageUri": "stream-worker"}
 FORBIDDEN = {"upload-api": {"confluent_kafka", "uvicorn"}, "stream-worker": {"fastapi", "mangum"}}
 # Imported when present, done without otherwise: the images need not carry them.
 OPTIONAL = {
@@ -81,7 +79,7 @@ def template_handlers() -> dict[str, str]:
         if resource["Type"] != "AWS::Serverless::Function":
             continue
         props = resource["Properties"]
-        image = IMAGE_PARAMETERS[props["ImageUri"]["Ref"]]
+        image = resource["Metadata"]["DockerBuildTarget"]  # the stage `sam build` builds
         (handler,) = props["ImageConfig"]["Command"]
         handlers[image] = handler
     return handlers

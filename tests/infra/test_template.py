@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from infra.check import expand, lint_expanded, load_template
+from infra.check import lint_expanded
 from tests.infra.template import (
     SAMPLE_BUCKET,
     as_list,
@@ -22,16 +22,6 @@ from tests.infra.template import (
 
 ROOT = Path(__file__).resolve().parents[2]
 OBJECT_PREFIXES = ("renditions/", "manifests/", "uploads/", "dead-letter/", "idempotency/")
-
-
-@pytest.fixture(scope="module")
-def template() -> dict[str, Any]:
-    return load_template()
-
-
-@pytest.fixture(scope="module")
-def expanded(template: dict[str, Any]) -> dict[str, Any]:
-    return expand(template)
 
 
 @pytest.fixture(scope="module")
@@ -288,8 +278,12 @@ def test_alarms_watch_errors_throttles_dead_letters_and_offset_lag(
     assert {"Id": "dead-letters", "Prefix": "dead-letter/"} in filters
 
 
-def _dimension(alarm: dict[str, Any]) -> str:
-    value = alarm["Properties"]["Dimensions"][0]["Value"]
+def _dimension(alarm: dict[str, Any]) -> str | None:
+    """The resource an alarm's metric is about; None for a metric of no resource (log-derived)."""
+    dimensions = alarm["Properties"].get("Dimensions")
+    if not dimensions:
+        return None
+    value = dimensions[0]["Value"]
     if "Ref" in value:
         return str(value["Ref"])
     return str(value["Fn::GetAtt"][0])

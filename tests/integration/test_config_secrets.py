@@ -11,14 +11,6 @@ from core.config import load_settings
 from core.errors import ConfigError
 
 
-@pytest.fixture
-def secrets(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    import boto3
-
-    monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", s3_endpoint)
-    return boto3.client("secretsmanager", region_name="us-east-1", endpoint_url=s3_endpoint)
-
-
 def test_database_credentials_come_from_the_secret(secrets) -> None:  # type: ignore[no-untyped-def]
     arn = secrets.create_secret(
         Name="warehouse", SecretString=json.dumps({"username": "loader", "password": "p@ss/w"})
