@@ -1,8 +1,9 @@
-# imgpipe's two Lambda container images, built from one Dockerfile. `sam build` (`make deploy`)
+# imgpipe's three Lambda container images, built from one Dockerfile. `sam build` (`make deploy`)
 # builds each stage its function's Metadata names in infra/template.yaml; by hand:
 #
 #   docker build --platform linux/amd64 --target upload-api    -t imgpipe-upload-api .
 #   docker build --platform linux/amd64 --target stream-worker -t imgpipe-stream-worker .
+#   docker build --platform linux/amd64 --target loader        -t imgpipe-loader .
 #
 # Dependencies come from the hashed locks in requirements/ (`make lock`), compiled for
 # x86_64 and CPython 3.12, hence --platform linux/amd64 on any build machine.
@@ -24,6 +25,11 @@ COPY requirements/stream-worker.txt /tmp/requirements.txt
 RUN python3 -m pip install --no-cache-dir --disable-pip-version-check --require-hashes \
         --only-binary=:all: --target /opt/deps -r /tmp/requirements.txt
 
+FROM ${LAMBDA_BASE} AS deps-loader
+COPY requirements/loader.txt /tmp/requirements.txt
+RUN python3 -m pip install --no-cache-dir --disable-pip-version-check --require-hashes \
+        --only-binary=:all: --target /opt/deps -r /tmp/requirements.txt
+
 # ---- builder: imgpipe's own code, byte-compiled ---------------------------------------------
 FROM ${LAMBDA_BASE} AS source
 WORKDIR /src
@@ -35,10 +41,13 @@ RUN python3 -m compileall -q -j 0 --invalidation-mode unchecked-hash core servic
 
 # Each image carries only its own entry point.
 FROM source AS source-upload-api
-RUN rm -rf services/stream_worker
+RUN rm -rf services/stream_worker services/loader
 
 FROM source AS source-stream-worker
-RUN rm -rf services/upload_api
+RUN rm -rf services/upload_api services/loader
+
+FROM source AS source-loader
+RUN rm -rf services/upload_api services/stream_worker
 
 # ---- final images: the Lambda base, the locked packages, the code; no pip cache, no compiler --
 FROM ${LAMBDA_BASE} AS upload-api
@@ -50,3 +59,8 @@ FROM ${LAMBDA_BASE} AS stream-worker
 COPY --from=deps-stream-worker /opt/deps ${LAMBDA_TASK_ROOT}
 COPY --from=source-stream-worker /src ${LAMBDA_TASK_ROOT}
 CMD ["services.stream_worker.lambda_handler.handler"]
+
+FROM ${LAMBDA_BASE} AS loader
+COPY --from=deps-loader /opt/deps ${LAMBDA_TASK_ROOT}
+COPY --from=source-loader /src ${LAMBDA_TASK_ROOT}
+CMD ["services.loader.lambda_handler.handler"]

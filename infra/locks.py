@@ -48,6 +48,8 @@ IMAGES: dict[str, Lock] = {
     "stream-worker": Lock(
         ("stream", "redshift", "heif", "msk-iam"), LAMBDA_PYTHON, LAMBDA_PLATFORM
     ),
+    # The loader needs the core alone, and the Redshift driver.
+    "loader": Lock(("redshift",), LAMBDA_PYTHON, LAMBDA_PLATFORM),
 }
 # The oldest Python imgpipe supports, so that the lock installs on every supported one.
 LOCKS: dict[str, Lock] = {**IMAGES, "dev": Lock(("dev",), "3.11", None)}

@@ -21,7 +21,12 @@ ROOT = Path(__file__).resolve().parents[2]
 LAMBDA_BASE = re.compile(
     r"^public\.ecr\.aws/lambda/python:3\.(1[2-9]|[2-9]\d)(@sha256:[0-9a-f]{64})?$"
 )
-FORBIDDEN = {"upload-api": {"confluent_kafka", "uvicorn"}, "stream-worker": {"fastapi", "mangum"}}
+FORBIDDEN = {
+    "upload-api": {"confluent_kafka", "uvicorn"},
+    "stream-worker": {"fastapi", "mangum"},
+    "loader": {"confluent_kafka", "fastapi", "mangum", "uvicorn"},
+}
+ENTRY_POINTS = {"upload-api": "upload_api", "stream-worker": "stream_worker", "loader": "loader"}
 # Imported when present, done without otherwise: the images need not carry them.
 OPTIONAL = {
     "pygments": "mako.exceptions highlights tracebacks with it when it is installed",
@@ -118,10 +123,11 @@ def test_dependencies_install_from_the_hashed_lock_of_their_own_image() -> None:
         assert "-r /tmp/requirements.txt" in install
 
 
-def test_each_image_leaves_out_the_other_entry_point() -> None:
+def test_each_image_leaves_out_the_other_entry_points() -> None:
     _, stages = parse_dockerfile()
-    assert ("RUN", "rm -rf services/stream_worker") in stages["source-upload-api"].instructions
-    assert ("RUN", "rm -rf services/upload_api") in stages["source-stream-worker"].instructions
+    for image, own in ENTRY_POINTS.items():
+        others = " ".join(f"services/{p}" for p in ENTRY_POINTS.values() if p != own)
+        assert ("RUN", f"rm -rf {others}") in stages[f"source-{image}"].instructions
 
 
 def test_build_context_holds_only_the_code_and_the_locks() -> None:
@@ -143,6 +149,7 @@ def test_dockerfile_and_template_name_the_same_handlers() -> None:
     assert dockerfile_handlers() == {
         "upload-api": "services.upload_api.lambda_handler.handler",
         "stream-worker": "services.stream_worker.lambda_handler.handler",
+        "loader": "services.loader.lambda_handler.handler",
     }
 
 
@@ -160,7 +167,13 @@ def _handlers() -> list[tuple[str, str]]:
 def sample_event(image: str) -> dict[str, Any]:
     if image == "upload-api":
         return http_api_event("GET", "/healthz")
+    if image == "loader":
+        return SCHEDULED_EVENT
     return msk_event([tiny_jpeg(seed=7)], customer="sample")
+
+
+# What EventBridge Scheduler sends a Lambda target: the handler reads nothing of it.
+SCHEDULED_EVENT: dict[str, Any] = {}
 
 
 @pytest.mark.parametrize(("image", "handler"), _handlers())
@@ -171,6 +184,15 @@ def test_image_handler_answers_its_sample_event(image: str, handler: str, tmp_pa
         body = run.answer["body"]
         body = base64.b64decode(body).decode() if run.answer.get("isBase64Encoded") else body
         assert json.loads(body)
+    elif image == "loader":
+        assert run.answer == {
+            "loads": 1,
+            "files": 0,
+            "rows": 0,
+            "rejected": 0,
+            "pending": 0,
+            "lag_seconds": 0.0,
+        }
     else:
         assert run.answer == {"batchItemFailures": []}
         manifests = list((tmp_path / ".imgpipe" / "objects" / "manifests").glob("*.json"))
@@ -199,6 +221,8 @@ def first_event(image: str) -> dict[str, Any]:
         return http_api_event(
             "POST", "/v1/images", tiny_jpeg(seed=11), {"content-type": "image/jpeg"}
         )
+    if image == "loader":
+        return SCHEDULED_EVENT
     return msk_event([tiny_jpeg(seed=12)], customer="sample")
 
 
@@ -207,8 +231,8 @@ def test_handler_imports_only_what_its_image_installs(image: str, tmp_path: Path
     run = run_child("handler", dockerfile_handlers()[image], first_event(image), tmp_path)
     imported = {name.split(".")[0] for name in run.modules}
     assert not imported & FORBIDDEN[image]
-    other = "upload_api" if image == "stream-worker" else "stream_worker"
-    assert not [name for name in run.modules if name.startswith(f"services.{other}")]
+    others = [f"services.{p}" for i, p in ENTRY_POINTS.items() if i != image]
+    assert not [name for name in run.modules if name.startswith(tuple(others))]
     locked = set(parse_lock((REQUIREMENTS / f"{image}.txt").read_text()))
     missing = _distributions(run.modules) - locked - set(OPTIONAL)
     assert not missing, f"{image} imports packages its lock does not install: {sorted(missing)}"

@@ -21,7 +21,16 @@ from tests.infra.template import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-OBJECT_PREFIXES = ("renditions/", "manifests/", "uploads/", "dead-letter/", "idempotency/")
+OBJECT_PREFIXES = (
+    "renditions/",
+    "manifests/",
+    "uploads/",
+    "dead-letter/",
+    "idempotency/",
+    "facts/",
+    "facts-rejected/",
+    "loads/",
+)
 
 
 @pytest.fixture(scope="module")
@@ -199,7 +208,10 @@ def environment(template: dict[str, Any], function: str) -> dict[str, Any]:
     return merged
 
 
-@pytest.mark.parametrize("function", ["UploadFunction", "StreamFunction"])
+FUNCTIONS = ["UploadFunction", "StreamFunction", "LoaderFunction"]
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
 def test_no_credentials_travel_in_plain_text_environment_variables(
     template: dict[str, Any], parameters: dict[str, Any], function: str
 ) -> None:
@@ -208,10 +220,64 @@ def test_no_credentials_travel_in_plain_text_environment_variables(
         assert not re.search(r"PASSWORD|API_KEYS$|SIGNING_KEY", name), name
         for option in branches(value):
             assert "@" not in str(resolve(option, parameters)), f"{name} carries credentials"
-    assert "IMGPIPE_DATABASE_SECRET_ARN" in env
+    # Only the functions that read or load the warehouse may read its secret.
+    assert ("IMGPIPE_DATABASE_SECRET_ARN" in env) == (function != "StreamFunction")
 
 
-@pytest.mark.parametrize("function", ["UploadFunction", "StreamFunction"])
+def test_only_the_functions_that_read_or_load_the_warehouse_may_read_its_secret(
+    template: dict[str, Any],
+) -> None:
+    readers = set()
+    for role, statement in statements(template):
+        if "secretsmanager:GetSecretValue" in as_list(statement["Action"]):
+            readers.add(role)
+    assert readers == {"UploadRole", "LoaderRole"}
+
+
+def test_the_loader_runs_on_a_schedule_one_at_a_time_and_may_only_read_and_set_aside_facts(
+    template: dict[str, Any], parameters: dict[str, Any]
+) -> None:
+    loader = template["Resources"]["LoaderFunction"]["Properties"]
+    assert loader["ReservedConcurrentExecutions"] == 1
+    (schedule,) = loader["Events"].values()
+    assert schedule["Type"] == "ScheduleV2"
+    assert schedule["Properties"]["ScheduleExpression"] == {"Ref": "LoadSchedule"}
+    assert parameters["LoadSchedule"] == "rate(1 minute)"
+    granted: dict[str, set[str]] = {}
+    for role, statement in statements(template):
+        if role != "LoaderRole":
+            continue
+        for action in (a for a in as_list(statement["Action"]) if a.startswith("s3:")):
+            for resource in as_list(resolve(statement["Resource"], parameters)):
+                granted.setdefault(action, set()).add(resource.rsplit(":::", 1)[-1])
+    bucket = SAMPLE_BUCKET
+    assert granted["s3:GetObject"] == {f"{bucket}/facts/*"}
+    assert granted["s3:DeleteObject"] == {f"{bucket}/facts/*"}
+    assert granted["s3:PutObject"] == {f"{bucket}/facts-rejected/*", f"{bucket}/loads/*"}
+    copy_role = template["Resources"]["RedshiftCopyRole"]["Properties"]
+    (policy,) = copy_role["Policies"]
+    (read,) = policy["PolicyDocument"]["Statement"]
+    assert read["Action"] == "s3:GetObject"
+    namespace = template["Resources"]["Namespace"]["Properties"]
+    assert namespace["IamRoles"] == [{"Fn::GetAtt": ["RedshiftCopyRole", "Arn"]}]
+
+
+def test_every_writer_of_images_appends_facts_and_nothing_else_writes_the_warehouse(
+    template: dict[str, Any], parameters: dict[str, Any]
+) -> None:
+    for role in ("UploadRole", "StreamRole"):
+        puts = {
+            resource
+            for name, statement in statements(template)
+            if name == role and "s3:PutObject" in as_list(statement["Action"])
+            for resource in as_list(resolve(statement["Resource"], parameters))
+        }
+        assert f"arn:aws:s3:::{SAMPLE_BUCKET}/facts/*" in puts, role
+    stream = template["Resources"]["StreamFunction"]["Properties"]["Environment"]["Variables"]
+    assert "IMGPIPE_DATABASE_SECRET_ARN" not in stream
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
 def test_environment_names_only_settings_that_exist(
     template: dict[str, Any], function: str
 ) -> None:
