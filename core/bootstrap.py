@@ -18,31 +18,46 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
+# Object storage requests of one image (its renditions) in flight at once: they wait on the
+# network, not on a core, and an ingest worker must not wait for each in turn.
+IO_THREADS = 8
+
+
 @dataclass
 class Context:
-    """The collaborators of a use case: settings, object storage, warehouse, a small pool."""
+    """The collaborators of a use case: settings, object storage, warehouse, a few threads."""
 
     settings: Settings
     objects: ObjectStore
     warehouse: Warehouse
-    _pool: ThreadPoolExecutor | None = field(default=None, repr=False)
+    _pools: dict[str, ThreadPoolExecutor] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def map(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterable[R]:
         """fn over items, in a few threads when there are several (Pillow frees the GIL)."""
         if len(items) < 2 or self.settings.ingest_workers < 2:
             return [fn(item) for item in items]
+        return list(self._pool("ingest", self.settings.ingest_workers).map(fn, items))
+
+    def io_map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+        """fn over items that wait on I/O, in threads of their own: safe to call from an
+        ingest worker (a pool of its own, so no worker waits for a thread it holds)."""
+        if len(items) < 2:
+            return [fn(item) for item in items]
+        return list(self._pool("io", IO_THREADS).map(fn, items))
+
+    def _pool(self, name: str, size: int) -> ThreadPoolExecutor:
         with self._lock:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(
-                    self.settings.ingest_workers, thread_name_prefix="ingest"
-                )
-        return list(self._pool.map(fn, items))
+            pool = self._pools.get(name)
+            if pool is None:
+                pool = self._pools[name] = ThreadPoolExecutor(size, thread_name_prefix=name)
+            return pool
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
+        with self._lock:
+            pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            pool.shutdown(wait=True)
 
 
 def build_context(settings: Settings | None = None) -> Context:

@@ -20,6 +20,7 @@ from core.models import (
     IngestResult,
     Manifest,
     ProcessedImage,
+    Rendition,
     RenditionRecord,
     Status,
     image_id_for,
@@ -65,7 +66,7 @@ def _ingest_one(request: IngestRequest, ctx: Context) -> IngestResult:
             manifest = _stored_manifest(ctx.objects, image_id)
             if manifest is None:
                 processed = process(data, ctx.settings)  # steps 1-5
-                manifest = _store(ctx.objects, request, image_id, processed)  # step 7
+                manifest = _store(ctx, request, image_id, processed)  # step 7
     except PermanentError as refusal:
         return _result(request, started, len(data), refusal=refusal)
     # Whoever created the manifest is `processed` (again, when it retries); anyone else finds
@@ -80,6 +81,8 @@ def _read_bytes(request: IngestRequest, ctx: Context) -> bytes:
         raise request.refusal
     if request.data is not None:
         data = request.data
+    elif request.fetch is not None:  # a stream record's S3 source: read now, in this worker
+        data = request.fetch()
     elif request.object_key is None:
         raise PermanentError(ErrorCode.INVALID_REQUEST, "request carries neither bytes nor a key")
     else:
@@ -113,27 +116,28 @@ def _stored_manifest(objects: ObjectStore, image_id: uuid.UUID) -> Manifest | No
 
 
 def _store(
-    objects: ObjectStore, request: IngestRequest, image_id: uuid.UUID, processed: ProcessedImage
+    ctx: Context, request: IngestRequest, image_id: uuid.UUID, processed: ProcessedImage
 ) -> Manifest:
-    """Renditions first, then the manifest, created only if none is there: a manifest never
-    names an object that is missing, and of two writers of one image, exactly one creates it.
-    The other gets the winner's manifest."""
-    records = []
-    for rendition in processed.renditions:
+    """Renditions first (in parallel), then the manifest, created only if none is there: a
+    manifest never names an object that is missing, and of two writers of one image, exactly
+    one creates it. The other gets the winner's manifest."""
+    objects = ctx.objects
+
+    def put(rendition: Rendition) -> RenditionRecord:
         key = rendition_key(rendition.name, image_id, rendition.extension)
         objects.put(
             key, rendition.data, rendition.content_type, cache_control=IMMUTABLE_CACHE_CONTROL
         )
-        records.append(
-            RenditionRecord(
-                rendition.name,
-                rendition.width,
-                rendition.height,
-                rendition.size,
-                rendition.content_type,
-                key,
-            )
+        return RenditionRecord(
+            rendition.name,
+            rendition.width,
+            rendition.height,
+            rendition.size,
+            rendition.content_type,
+            key,
         )
+
+    records = ctx.io_map(put, processed.renditions)
     manifest = Manifest(
         image_id=image_id,
         customer_id=request.customer_id,

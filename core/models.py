@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import MISSING, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -138,6 +139,9 @@ class IngestRequest:
     event_id: str
     data: bytes | None = field(default=None, repr=False)
     object_key: str | None = None
+    # The bytes read when ingest comes to the request (a stream record's image_s3_uri): a
+    # batch holds no more sources in memory than it processes at once.
+    fetch: Callable[[], bytes] | None = field(default=None, repr=False, compare=False)
     received_at: datetime = field(default_factory=utcnow)
     declared_type: str | None = None
     attributes: dict[str, Any] = field(default_factory=dict)  # caller's metadata, kept in manifest

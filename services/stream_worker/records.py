@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -179,11 +180,13 @@ def decode(record: KafkaRecord, settings: Settings) -> IngestRequest:
         envelope = _envelope(record.value)
         customer = _customer(envelope.get("customer_id"), "customer_id") or header_customer
         event_id = _event(envelope.get("event_id"), "event_id") or header_event
+        data, fetch = _envelope_image(envelope, settings)
         return IngestRequest(
             customer_id=customer or settings.stream_default_customer,
             source="stream",
             event_id=event_id or record.coordinates,
-            data=_envelope_image(envelope, settings),
+            data=data,
+            fetch=fetch,
             received_at=received_at,
             attributes=_metadata(envelope.get("metadata")),
         )
@@ -309,7 +312,11 @@ def _envelope(value: bytes) -> dict[str, Any]:
     return document
 
 
-def _envelope_image(envelope: Mapping[str, Any], settings: Settings) -> bytes:
+def _envelope_image(
+    envelope: Mapping[str, Any], settings: Settings
+) -> tuple[bytes | None, Callable[[], bytes] | None]:
+    """The envelope's image: its bytes (image_base64), or how to read them (image_s3_uri,
+    checked against the allow-list now, read when ingest comes to the record)."""
     present = [name for name in ENVELOPE_IMAGE_FIELDS if envelope.get(name) is not None]
     if not present:
         raise PermanentError(
@@ -334,12 +341,12 @@ def _envelope_image(envelope: Mapping[str, Any], settings: Settings) -> bytes:
                 ErrorCode.TOO_LARGE,
                 f"{len(data)} bytes is over the limit of {settings.max_bytes}",
             )
-        return data
+        return data, None
     uri = envelope["image_s3_uri"]
     if not isinstance(uri, str):
         raise PermanentError(ErrorCode.MALFORMED_RECORD, "image_s3_uri is not a string")
     bucket, key = parse_s3_uri(uri, settings.stream_allowed_buckets)
-    return read_s3_object(bucket, key, settings)
+    return None, functools.partial(read_s3_object, bucket, key, settings)
 
 
 def _metadata(value: object) -> dict[str, Any]:

@@ -478,5 +478,7 @@ def test_allowed_s3_source_that_never_answers_is_transient_within_seconds(
         silent.listen(16)
         endpoint = f"http://127.0.0.1:{silent.getsockname()[1]}"
         quiet = settings.model_copy(update={"s3_endpoint_url": endpoint, "aws_region": "eu-west-1"})
+        request = decode(record(envelope(image_s3_uri="s3://images-in/a.jpg")), quiet)
+        assert request.data is None and request.fetch is not None  # read when ingested
         with pytest.raises(TransientError):
-            decode(record(envelope(image_s3_uri="s3://images-in/a.jpg")), quiet)
+            request.fetch()
