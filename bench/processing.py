@@ -331,9 +331,9 @@ PROFILED = {
     "resample (Image.resize)": ("Image.py", "resize"),
     "encode (Image.save)": ("Image.py", "save"),
     "orient (Image.transpose)": ("Image.py", "transpose"),
-    "colour (_to_srgb)": ("processing.py", "_to_srgb"),
-    "perceptual_hash": ("processing.py", "perceptual_hash"),
-    "whole process()": ("processing.py", "process"),
+    "colour (to_srgb)": ("colour.py", "to_srgb"),
+    "perceptual_hash": ("hashes.py", "perceptual_hash"),
+    "whole process()": ("pipeline.py", "process"),
 }
 
 

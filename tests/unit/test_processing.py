@@ -477,9 +477,9 @@ def test_heif_is_decoded_without_registering_a_global_opener() -> None:
 def test_format_without_an_installed_decoder_is_unsupported(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import core.processing
+    import core.processing.decode
 
-    monkeypatch.setattr(core.processing, "_plugin", lambda fmt: None)
+    monkeypatch.setattr(core.processing.decode, "plugin", lambda fmt: None)
     error = refusal(images.in_format("HEIF"))
     assert error.code is ErrorCode.UNSUPPORTED_FORMAT
     assert "heif" in error.detail

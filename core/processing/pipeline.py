@@ -1,0 +1,119 @@
+"""The pipeline: bytes in, renditions and metadata out. Pure: no I/O, no mutable globals."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, replace
+
+from PIL import Image
+
+from core.config import RenditionSpec, Settings
+from core.errors import ErrorCode, PermanentError
+from core.models import ImageMetadata, ProcessedImage, Rendition
+from core.processing.colour import flatten, icc_profile, to_srgb
+from core.processing.colour import has_alpha as has_alpha_channel
+from core.processing.decode import decoding, open_image
+from core.processing.encode import encode
+from core.processing.hashes import perceptual_hash
+from core.processing.metadata import Exif, read_exif
+from core.processing.sizes import ORIENTATION, SWAPS_AXES, Made, jpeg_scale, rendition_image
+from core.processing.sniff import sniff_format
+
+
+def process(data: bytes, settings: Settings) -> ProcessedImage:
+    """Every rendition of `settings.renditions` (in that order) and the source's metadata.
+
+    Raises PermanentError for anything that is not an acceptable image; nothing else.
+    """
+    started = time.perf_counter()
+    if not data:
+        raise PermanentError(ErrorCode.EMPTY, "the image has no bytes")
+    if len(data) > settings.max_bytes:
+        raise PermanentError(
+            ErrorCode.TOO_LARGE, f"{len(data)} bytes, more than the limit of {settings.max_bytes}"
+        )
+    fmt = sniff_format(data)
+    specs = settings.renditions
+    decoded, source = _decode(data, fmt, settings)
+    if all(spec.format == "jpeg" for spec in specs):
+        decoded = flatten(decoded)  # resample three channels, not four, when all are JPEG
+    orientation = source.exif.orientation
+
+    # Largest first, each from the one made before it (the smallest larger image there is),
+    # encoded at once: only one decoded-size image is alive at a time, which bounds the peak
+    # memory to about two of them.
+    current = Made(decoded, upright=orientation == 1)
+    del decoded
+    made: dict[str, Rendition] = {}
+    for spec in sorted(specs, key=lambda s: s.longest_side, reverse=True):
+        current = rendition_image(current, spec.longest_side, orientation)
+        made[spec.name] = _rendition(spec, current.image)
+
+    exif = source.exif
+    metadata = ImageMetadata(
+        sha256=hashlib.sha256(data).hexdigest(),
+        phash=perceptual_hash(current.image),
+        format=fmt,
+        mode=source.mode,
+        width=source.height if orientation in SWAPS_AXES else source.width,
+        height=source.width if orientation in SWAPS_AXES else source.height,
+        frames=source.frames,
+        has_alpha=source.has_alpha,
+        bytes_in=len(data),
+        camera_make=exif.make,
+        camera_model=exif.model,
+        taken_at=exif.taken_at,
+        has_gps=exif.has_gps,
+        icc_profile=source.icc_profile,
+    )
+    elapsed = (time.perf_counter() - started) * 1000
+    renditions = tuple(made[spec.name] for spec in specs)
+    return ProcessedImage(metadata=metadata, renditions=renditions, processing_ms=elapsed)
+
+
+@dataclass(frozen=True, slots=True)
+class _Source:
+    """What the header and the decoder told of the source, its pixels aside."""
+
+    width: int
+    height: int
+    mode: str
+    has_alpha: bool
+    frames: int
+    exif: Exif
+    icc_profile: str | None
+
+
+def _decode(data: bytes, fmt: str, settings: Settings) -> tuple[Image.Image, _Source]:
+    """8-bit sRGB pixels, not yet upright, at the smallest size that serves the renditions."""
+    image, frames = open_image(data, fmt, settings)
+    width, height = image.size
+    mode = image.mode
+    has_alpha = has_alpha_channel(image)
+    with decoding(f"{fmt} data"):
+        if fmt == "jpeg":
+            largest = max(spec.longest_side for spec in settings.renditions)
+            scale = jpeg_scale(width, height, largest, settings.size_tolerance)
+            if scale > 1:
+                image.draft("RGB", (width // scale, height // scale))
+        image.load()
+        exif = read_exif(image)
+        profile, icc_name = icc_profile(image.info.get("icc_profile"))
+        decoded = to_srgb(image, profile, icc_name)
+    if exif.orientation not in ORIENTATION:
+        exif = replace(exif, orientation=1)
+    source = _Source(width, height, mode, has_alpha, frames, exif, icc_name)
+    return decoded, source
+
+
+def _rendition(spec: RenditionSpec, image: Image.Image) -> Rendition:
+    return Rendition(
+        name=spec.name,
+        width=image.width,
+        height=image.height,
+        format=spec.format,
+        content_type=spec.content_type,
+        extension=spec.extension,
+        data=encode(image, spec),
+    )
