@@ -72,16 +72,16 @@ def make_photos(count: int) -> list[bytes]:
 # --- the contenders --------------------------------------------------------------------------
 
 
-def settings_for(tolerance: float) -> Any:
+def policy_for(tolerance: float) -> Any:
     from core.config import Settings
 
-    return Settings(size_tolerance=tolerance)
+    return Settings(size_tolerance=tolerance).processing
 
 
-def imgpipe(data: bytes, settings: Any) -> Outputs:
+def imgpipe(data: bytes, policy: Any) -> Outputs:
     from core.processing import process
 
-    result = process(data, settings)
+    result = process(data, policy)
     return [(r.width, r.height, r.data) for r in result.renditions]
 
 
@@ -145,16 +145,15 @@ def floor(data: bytes, sizes: Sizes, qualities: list[int], scale: int) -> Output
 def dct_scale(tolerance: float) -> int:
     from core.processing import jpeg_scale
 
-    largest = max(spec.longest_side for spec in settings_for(tolerance).renditions)
-    return jpeg_scale(WIDTH, HEIGHT, largest, tolerance)
+    return jpeg_scale(WIDTH, HEIGHT, policy_for(tolerance).largest_side, tolerance)
 
 
 def contender(name: str, tolerance: float, reference: list[Sizes]) -> Callable[[bytes, int], Any]:
     """A callable (photo bytes, photo index) -> outputs for one contender at one tolerance."""
-    settings = settings_for(tolerance)
-    qualities = [spec.quality for spec in settings.renditions]
+    policy = policy_for(tolerance)
+    qualities = [spec.quality for spec in policy.renditions]
     if name == "imgpipe":
-        return lambda data, _: imgpipe(data, settings)
+        return lambda data, _: imgpipe(data, policy)
     if name == "naive":
         return lambda data, i: naive(data, reference[i], qualities)
     if name == "pyvips":
@@ -203,15 +202,15 @@ class SimdWorker:
 
 def simd_worker(tolerance: str, folder: str) -> None:
     """The other end of SimdWorker: answers `sizes` and `run N` on stdin, JSON on stdout."""
-    settings = settings_for(float(tolerance))
+    policy = policy_for(float(tolerance))
     photos = [path.read_bytes() for path in sorted(Path(folder).glob("photo-*.jpg"))]
     for line in sys.stdin:
         command, _, argument = line.strip().partition(" ")
         if command == "sizes":
-            answer: Any = [[(w, h) for w, h, _ in imgpipe(p, settings)] for p in photos]
+            answer: Any = [[(w, h) for w, h, _ in imgpipe(p, policy)] for p in photos]
         else:
             started = time.process_time()
-            imgpipe(photos[int(argument)], settings)
+            imgpipe(photos[int(argument)], policy)
             answer = (time.process_time() - started) * 1000
         print(json.dumps(answer), flush=True)
 
@@ -339,11 +338,11 @@ PROFILED = {
 
 def profile_imgpipe(photos: list[bytes], tolerance: float) -> dict[str, float]:
     """Where imgpipe's time goes: cumulative ms per photo of the pipeline's expensive calls."""
-    settings = settings_for(tolerance)
+    policy = policy_for(tolerance)
     profiler = cProfile.Profile(time.process_time)  # CPU time, like the table
     profiler.enable()
     for data in photos:
-        imgpipe(data, settings)
+        imgpipe(data, policy)
     profiler.disable()
     stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
     found: dict[str, float] = {}
@@ -372,8 +371,8 @@ def main() -> int:
         for index, data in enumerate(photos):
             (folder / f"photo-{index}.jpg").write_bytes(data)
         for tolerance in TOLERANCES:
-            settings = settings_for(tolerance)
-            reference = [[(w, h) for w, h, _ in imgpipe(data, settings)] for data in photos]
+            policy = policy_for(tolerance)
+            reference = [[(w, h) for w, h, _ in imgpipe(data, policy)] for data in photos]
             (folder / f"sizes-{tolerance}.json").write_text(json.dumps(reference))
             check_identical(photos, tolerance, reference)
             runs: dict[str, Callable[[bytes, int], Any]] = {

@@ -4,40 +4,18 @@ from __future__ import annotations
 
 import json
 import os
-from functools import lru_cache
-from typing import Annotated, Any, Literal
+from collections.abc import Mapping
+from functools import cached_property, lru_cache
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from core.errors import ConfigError
+from core.processing.policy import ProcessingPolicy, RenditionSpec
 
 ENV_PREFIX = "IMGPIPE_"
 MiB = 1024 * 1024
-
-OutputFormat = Literal["jpeg", "webp", "avif"]
-
-
-class RenditionSpec(BaseModel):
-    """One output the pipeline makes of every image."""
-
-    model_config = {"frozen": True}
-
-    name: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")
-    longest_side: int = Field(ge=16, le=16384)
-    format: OutputFormat = "jpeg"
-    quality: int = Field(default=85, ge=1, le=100)
-    # WebP encoder effort (0 fast .. 6 small). 4 is libwebp's default; 2 costs half the time.
-    webp_method: int = Field(default=4, ge=0, le=6)
-
-    @property
-    def extension(self) -> str:
-        return {"jpeg": "jpg", "webp": "webp", "avif": "avif"}[self.format]
-
-    @property
-    def content_type(self) -> str:
-        return f"image/{self.format}"
-
 
 DEFAULT_RENDITIONS = (
     RenditionSpec(name="display", longest_side=2048, format="jpeg", quality=85),
@@ -312,6 +290,17 @@ class Settings(BaseSettings):
 
     def rendition(self, name: str) -> RenditionSpec | None:
         return next((spec for spec in self.renditions if spec.name == name), None)
+
+    @cached_property
+    def processing(self) -> ProcessingPolicy:
+        """What the pipeline is told of these settings, built once."""
+        return ProcessingPolicy.from_settings(self)
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        # A copy made with other values must not inherit the policy built from these.
+        copied = super().model_copy(update=update, deep=deep)
+        copied.__dict__.pop("processing", None)
+        return copied
 
 
 def load_settings(**overrides: Any) -> Settings:

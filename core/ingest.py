@@ -104,7 +104,7 @@ def _store(source: _Source, ctx: Context) -> Manifest | PermanentError:
             if existing is not None:  # the customer sent these bytes before: nothing to encode
                 return existing
             try:
-                processed = process(source.data, ctx.settings)  # sniff, limits, decode, renditions
+                processed = process(source.data, ctx.settings.processing)  # steps 1-5
             except PermanentError as refusal:
                 return refusal
             return _write_objects(ctx.objects, source, processed)

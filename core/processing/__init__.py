@@ -6,12 +6,15 @@ within the limits, colour, the size rule, EXIF, hashes and encoding.
 
 from core.processing.hashes import perceptual_hash
 from core.processing.pipeline import process
+from core.processing.policy import ProcessingPolicy, RenditionSpec
 from core.processing.sizes import LANCZOS, REDUCING_GAP, fit_size, in_window, jpeg_scale
 from core.processing.sniff import sniff_format
 
 __all__ = [
     "LANCZOS",
     "REDUCING_GAP",
+    "ProcessingPolicy",
+    "RenditionSpec",
     "fit_size",
     "in_window",
     "jpeg_scale",

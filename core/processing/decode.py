@@ -6,12 +6,13 @@ import importlib
 import io
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from functools import cache
 
 from PIL import Image, ImageFile, features
 
-from core.config import Settings
 from core.errors import ErrorCode, PermanentError
+from core.limits import Limits, refuse_if_out_of_range, refuse_if_too_many_frames
 
 # format -> (Pillow plugin module, ImageFile class). The plugin class is instantiated directly
 # instead of going through Image.open, whose decompression-bomb check warns or raises against a
@@ -90,46 +91,29 @@ def _gif_canvas(data: bytes) -> tuple[int, int]:
     return width, height
 
 
-def _pixel_limit(settings: Settings) -> int:
+def _pillow_capped(limits: Limits) -> Limits:
     # Above Pillow's own bomb threshold its plugins warn (GIF frames, TIFF tiles) whatever we
     # allowed, so that threshold caps the configured one.
     ceiling = Image.MAX_IMAGE_PIXELS
-    return settings.max_pixels if ceiling is None else min(settings.max_pixels, ceiling)
+    if ceiling is None or limits.max_pixels <= ceiling:
+        return limits
+    return replace(limits, max_pixels=ceiling)
 
 
-def _check_size(width: int, height: int, settings: Settings) -> None:
-    if width < 1 or height < 1:
-        raise PermanentError(ErrorCode.DIMENSIONS_OUT_OF_RANGE, f"{width}x{height} has no pixels")
-    limit = _pixel_limit(settings)
-    if width * height > limit:
-        raise PermanentError(
-            ErrorCode.TOO_MANY_PIXELS,
-            f"{width}x{height} is {width * height} pixels, more than the limit of {limit}",
-        )
-    if max(width, height) > settings.max_side:
-        raise PermanentError(
-            ErrorCode.DIMENSIONS_OUT_OF_RANGE,
-            f"{width}x{height} has a side longer than {settings.max_side}",
-        )
-
-
-def open_image(data: bytes, fmt: str, settings: Settings) -> tuple[ImageFile.ImageFile, int]:
+def open_image(data: bytes, fmt: str, limits: Limits) -> tuple[ImageFile.ImageFile, int]:
     """The image, header read and limits checked, pixels not yet decoded; and its frame count."""
     decoder = plugin(fmt)
     if decoder is None:
         raise PermanentError(
             ErrorCode.UNSUPPORTED_FORMAT, f"{fmt} images cannot be decoded by this installation"
         )
+    limits = _pillow_capped(limits)
     if fmt == "gif" and len(data) >= 13:
-        _check_size(*_gif_canvas(data), settings)
+        refuse_if_out_of_range(*_gif_canvas(data), limits)
     with decoding(f"{fmt} header"):
         image = decoder(io.BytesIO(data))
-    _check_size(image.width, image.height, settings)
+    refuse_if_out_of_range(image.width, image.height, limits)
     with decoding(f"{fmt} frames"):
         frames = int(getattr(image, "n_frames", 1))
-    if frames > settings.max_frames:
-        raise PermanentError(
-            ErrorCode.TOO_MANY_FRAMES,
-            f"{frames} frames, more than the limit of {settings.max_frames}",
-        )
+    refuse_if_too_many_frames(frames, limits)
     return image, frames

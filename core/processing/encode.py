@@ -6,8 +6,8 @@ import io
 
 from PIL import Image
 
-from core.config import RenditionSpec
 from core.processing.colour import flatten
+from core.processing.policy import RenditionSpec
 
 
 def encode(image: Image.Image, spec: RenditionSpec) -> bytes:

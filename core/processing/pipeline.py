@@ -8,8 +8,8 @@ from dataclasses import dataclass, replace
 
 from PIL import Image
 
-from core.config import RenditionSpec, Settings
 from core.errors import ErrorCode, PermanentError
+from core.limits import refuse_if_too_large
 from core.models import ImageMetadata, ProcessedImage, Rendition
 from core.processing.colour import flatten, icc_profile, to_srgb
 from core.processing.colour import has_alpha as has_alpha_channel
@@ -17,25 +17,23 @@ from core.processing.decode import decoding, open_image
 from core.processing.encode import encode
 from core.processing.hashes import perceptual_hash
 from core.processing.metadata import Exif, read_exif
+from core.processing.policy import ProcessingPolicy, RenditionSpec
 from core.processing.sizes import ORIENTATION, SWAPS_AXES, Made, jpeg_scale, rendition_image
 from core.processing.sniff import sniff_format
 
 
-def process(data: bytes, settings: Settings) -> ProcessedImage:
-    """Every rendition of `settings.renditions` (in that order) and the source's metadata.
+def process(data: bytes, policy: ProcessingPolicy) -> ProcessedImage:
+    """Every rendition of `policy.renditions` (in that order) and the source's metadata.
 
     Raises PermanentError for anything that is not an acceptable image; nothing else.
     """
     started = time.perf_counter()
     if not data:
         raise PermanentError(ErrorCode.EMPTY, "the image has no bytes")
-    if len(data) > settings.max_bytes:
-        raise PermanentError(
-            ErrorCode.TOO_LARGE, f"{len(data)} bytes, more than the limit of {settings.max_bytes}"
-        )
+    refuse_if_too_large(len(data), policy.limits)
     fmt = sniff_format(data)
-    specs = settings.renditions
-    decoded, source = _decode(data, fmt, settings)
+    specs = policy.renditions
+    decoded, source = _decode(data, fmt, policy)
     if all(spec.format == "jpeg" for spec in specs):
         decoded = flatten(decoded)  # resample three channels, not four, when all are JPEG
     orientation = source.exif.orientation
@@ -85,16 +83,15 @@ class _Source:
     icc_profile: str | None
 
 
-def _decode(data: bytes, fmt: str, settings: Settings) -> tuple[Image.Image, _Source]:
+def _decode(data: bytes, fmt: str, policy: ProcessingPolicy) -> tuple[Image.Image, _Source]:
     """8-bit sRGB pixels, not yet upright, at the smallest size that serves the renditions."""
-    image, frames = open_image(data, fmt, settings)
+    image, frames = open_image(data, fmt, policy.limits)
     width, height = image.size
     mode = image.mode
     has_alpha = has_alpha_channel(image)
     with decoding(f"{fmt} data"):
         if fmt == "jpeg":
-            largest = max(spec.longest_side for spec in settings.renditions)
-            scale = jpeg_scale(width, height, largest, settings.size_tolerance)
+            scale = jpeg_scale(width, height, policy.largest_side, policy.size_tolerance)
             if scale > 1:
                 image.draft("RGB", (width // scale, height // scale))
         image.load()
