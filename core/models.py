@@ -77,7 +77,7 @@ class Rendition:
     name: str
     width: int
     height: int
-    format: str  # "jpeg" | "webp" | "avif"
+    format: str  # a name of core.processing.OUTPUT_FORMATS: "jpeg", "webp", "avif"
     content_type: str
     extension: str
     data: bytes = field(repr=False)

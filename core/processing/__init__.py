@@ -4,6 +4,7 @@
 within the limits, colour, the size rule, EXIF, hashes and encoding.
 """
 
+from core.processing.formats import OUTPUT_FORMATS, OUTPUT_MEDIA_TYPES, OutputFormat
 from core.processing.hashes import perceptual_hash
 from core.processing.pipeline import process
 from core.processing.policy import ProcessingPolicy, RenditionSpec
@@ -12,7 +13,10 @@ from core.processing.sniff import sniff_format
 
 __all__ = [
     "LANCZOS",
+    "OUTPUT_FORMATS",
+    "OUTPUT_MEDIA_TYPES",
     "REDUCING_GAP",
+    "OutputFormat",
     "ProcessingPolicy",
     "RenditionSpec",
     "fit_size",

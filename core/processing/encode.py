@@ -11,17 +11,13 @@ from core.processing.policy import RenditionSpec
 
 
 def encode(image: Image.Image, spec: RenditionSpec) -> bytes:
-    out = io.BytesIO()
-    if spec.format == "jpeg":
+    """The rendition's bytes: the image in the modes its format takes, saved as the row says."""
+    output = spec.output
+    if not output.alpha:
         image = flatten(image)
-        image.info = {}  # no EXIF, XMP, ICC or comment rides along
-        image.save(out, "JPEG", quality=spec.quality, progressive=True, optimize=True)
-    else:
-        if image.mode in ("L", "LA"):
-            image = image.convert("RGBA" if image.mode == "LA" else "RGB")
-        image.info = {}
-        if spec.format == "webp":
-            image.save(out, "WEBP", quality=spec.quality, method=spec.webp_method)
-        else:
-            image.save(out, "AVIF", quality=spec.quality)
+    if image.mode not in output.modes:
+        image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
+    image.info = {}  # no EXIF, XMP, ICC or comment rides along
+    out = io.BytesIO()
+    image.save(out, output.pillow_name, **output.save_options(spec))
     return out.getvalue()

@@ -34,8 +34,8 @@ def process(data: bytes, policy: ProcessingPolicy) -> ProcessedImage:
     fmt = sniff_format(data)
     specs = policy.renditions
     decoded, source = _decode(data, fmt, policy)
-    if all(spec.format == "jpeg" for spec in specs):
-        decoded = flatten(decoded)  # resample three channels, not four, when all are JPEG
+    if not any(spec.output.alpha for spec in specs):
+        decoded = flatten(decoded)  # resample three channels, not four, when no output keeps alpha
     orientation = source.exif.orientation
 
     # Largest first, each from the one made before it (the smallest larger image there is),

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from core.limits import Limits
+from core.processing.formats import OUTPUT_FORMATS, OutputFormat
 
 if TYPE_CHECKING:
     from core.config import Settings
-
-OutputFormat = Literal["jpeg", "webp", "avif"]
 
 
 class RenditionSpec(BaseModel):
@@ -22,18 +21,32 @@ class RenditionSpec(BaseModel):
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")
     longest_side: int = Field(ge=16, le=16384)
-    format: OutputFormat = "jpeg"
+    format: str = "jpeg"  # a name of OUTPUT_FORMATS
     quality: int = Field(default=85, ge=1, le=100)
     # WebP encoder effort (0 fast .. 6 small). 4 is libwebp's default; 2 costs half the time.
     webp_method: int = Field(default=4, ge=0, le=6)
 
+    @field_validator("format")
+    @classmethod
+    def _known_and_available(cls, value: str) -> str:
+        row = OUTPUT_FORMATS.get(value)
+        if row is None:
+            raise ValueError(f"{value!r} is not one of {', '.join(OUTPUT_FORMATS)}")
+        if not row.available():
+            raise ValueError(f"{value} renditions cannot be encoded by this installation's Pillow")
+        return value
+
+    @property
+    def output(self) -> OutputFormat:
+        return OUTPUT_FORMATS[self.format]
+
     @property
     def extension(self) -> str:
-        return {"jpeg": "jpg", "webp": "webp", "avif": "avif"}[self.format]
+        return self.output.extension
 
     @property
     def content_type(self) -> str:
-        return f"image/{self.format}"
+        return self.output.media_type
 
 
 @dataclass(frozen=True, slots=True)
