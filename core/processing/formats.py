@@ -33,7 +33,7 @@ class OutputFormat:
 
 
 def _jpeg_options(spec: RenditionSpec) -> dict[str, Any]:
-    return {"quality": spec.quality, "progressive": True, "optimize": True}
+    return {"quality": spec.quality, "progressive": spec.progressive, "optimize": spec.optimize}
 
 
 def _webp_options(spec: RenditionSpec) -> dict[str, Any]:

@@ -2,19 +2,86 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
-from core.config import Settings
-from core.errors import ErrorCode, PermanentError
+from core.config import Settings, load_settings
+from core.errors import ConfigError, ErrorCode, PermanentError
 from core.limits import (
     Limits,
     refuse_if_out_of_range,
     refuse_if_too_large,
     refuse_if_too_many_frames,
 )
-from core.processing import ProcessingPolicy
+from core.processing import ProcessingPolicy, RenditionSpec
 
 LIMITS = Limits(max_bytes=1000, max_pixels=10_000, max_side=200, max_frames=3)
+
+
+@pytest.fixture(autouse=True)
+def _no_imgpipe_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for variable in [v for v in os.environ if v.startswith("IMGPIPE_")]:
+        monkeypatch.delenv(variable)
+
+
+def _jpeg(spec: RenditionSpec) -> tuple[object, ...]:
+    return spec.name, spec.longest_side, spec.format, spec.quality, spec.progressive, spec.optimize
+
+
+def test_jpeg_options_are_read_as_compact_flags(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(
+        "IMGPIPE_RENDITIONS",
+        "a:2048:jpeg:90:progressive,b:1024:jpeg:optimize:progressive,c:256:optimize,d:128,e:64:webp",
+    )
+    assert [_jpeg(spec) for spec in load_settings().renditions] == [
+        ("a", 2048, "jpeg", 90, True, False),
+        ("b", 1024, "jpeg", 85, True, True),
+        ("c", 256, "jpeg", 85, False, True),
+        ("d", 128, "jpeg", 85, False, False),
+        ("e", 64, "webp", 85, False, False),
+    ]
+
+
+def test_jpeg_options_are_read_as_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(
+        "IMGPIPE_RENDITIONS",
+        '[{"name": "a", "longest_side": 900, "quality": 70, "progressive": true, '
+        '"optimize": true}, {"name": "b", "longest_side": 90}]',
+    )
+    assert [_jpeg(spec) for spec in load_settings().renditions] == [
+        ("a", 900, "jpeg", 70, True, True),
+        ("b", 90, "jpeg", 85, False, False),
+    ]
+
+
+def test_the_compact_form_of_a_spec_reads_back_as_the_same_spec() -> None:
+    for spec in (
+        RenditionSpec(name="a", longest_side=300, quality=70, progressive=True, optimize=True),
+        RenditionSpec(name="b", longest_side=200, format="webp", quality=60),
+        RenditionSpec(name="c", longest_side=100, optimize=True),
+    ):
+        assert RenditionSpec(**RenditionSpec.compact_fields(spec.compact)) == spec
+
+
+@pytest.mark.parametrize(
+    ("value", "complaint"),
+    [
+        ("a:100:webp:80:progressive", "progressive and optimize are JPEG options, not webp"),
+        ("a:100:jpeg:80:fast", "'fast' is not a flag"),
+        ("a:100:jpeg:progressive:progressive", "'progressive' is not a flag"),
+        ("a:100:jpeg:80:progressive:optimize:x", "is not name:side"),
+        ("a", "is not name:side"),
+    ],
+)
+def test_bad_jpeg_options_stop_the_start_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, value: str, complaint: str
+) -> None:
+    monkeypatch.setenv("IMGPIPE_RENDITIONS", value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert "IMGPIPE_RENDITIONS" in str(caught.value)
+    assert complaint in str(caught.value)
 
 
 def test_policy_carries_the_limits_renditions_and_tolerance_of_the_settings() -> None:
