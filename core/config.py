@@ -12,7 +12,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from core.errors import ConfigError
-from core.processing.policy import ProcessingPolicy, RenditionSpec
+from core.processing.policy import IccPolicy, ProcessingPolicy, RenditionSpec, exif_field
 
 ENV_PREFIX = "IMGPIPE_"
 MiB = 1024 * 1024
@@ -111,6 +111,16 @@ class Settings(BaseSettings):
         lt=0.5,
         description="A rendition of a larger source may be this much under its target "
         "(lets JPEGs decode at a reduced DCT scale without a resample); 0 means exact.",
+    )
+    metadata_keep_exif: StrList = Field(
+        default=["Copyright", "Artist"],
+        description="EXIF fields renditions keep, by name (e.g. Copyright,Artist,"
+        "ImageDescription); GPS, serial numbers and maker notes are never kept.",
+    )
+    metadata_icc: IccPolicy = Field(
+        default="convert",
+        description="convert: renditions are converted to sRGB and carry no profile; keep: "
+        "RGB sources keep their pixels and their ICC profile.",
     )
     ingest_workers: int = Field(
         default=2, ge=1, le=64, description="Threads that process a batch (Pillow frees the GIL)."
@@ -218,6 +228,12 @@ class Settings(BaseSettings):
             ):
                 raise ValueError("each entry must be customer_id:sha256hex(key), 64 lowercase hex")
         return value
+
+    @field_validator("metadata_keep_exif", mode="before")
+    @classmethod
+    def _keepable(cls, value: Any) -> Any:
+        names = _split_list(value)  # each in the standard's spelling, or refused
+        return [exif_field(str(name))[0] for name in names] if isinstance(names, list) else names
 
     @field_validator("renditions", mode="before")
     @classmethod

@@ -30,6 +30,21 @@ def icc_profile(icc: bytes | None) -> tuple[ImageCms.ImageCmsProfile | None, str
     return profile, description
 
 
+def profile_space(profile: ImageCms.ImageCmsProfile) -> str:
+    """The colour space of a profile's data, as ICC writes it: "RGB ", "CMYK", "GRAY" ..."""
+    return str(getattr(profile.profile, "xcolor_space", "")).ljust(4)[:4]
+
+
+def keeps_profile(image: Image.Image, profile: ImageCms.ImageCmsProfile | None) -> bool:
+    """Whether the pixels can stay as they are with their profile beside them: an RGB profile
+    on RGB (or RGB palette) data. Others are converted, whatever the policy."""
+    return (
+        profile is not None
+        and profile_space(profile) == "RGB "
+        and image.mode in ("RGB", "RGBA", "RGBX", "RGBa", "P", "PA")
+    )
+
+
 def to_srgb(
     image: Image.Image, profile: ImageCms.ImageCmsProfile | None, description: str | None
 ) -> Image.Image:
@@ -80,8 +95,7 @@ def _sixteen_bit_to_l(image: Image.Image) -> Image.Image:
 
 def _apply_profile(image: Image.Image, profile: ImageCms.ImageCmsProfile) -> Image.Image | None:
     """The image converted from its embedded profile to sRGB, or None if they do not match."""
-    space = str(getattr(profile.profile, "xcolor_space", "")).ljust(4)[:4]
-    base_modes = _PROFILE_SPACES.get(space, ())
+    base_modes = _PROFILE_SPACES.get(profile_space(profile), ())
     alpha = image.getchannel("A") if image.mode in ("RGBA", "LA") else None
     base = image.convert(image.mode[:-1]) if alpha is not None else image
     if base.mode not in base_modes:

@@ -11,12 +11,14 @@ from PIL import Image
 from core.errors import ErrorCode, PermanentError
 from core.limits import refuse_if_too_large
 from core.models import ImageMetadata, ProcessedImage, Rendition
-from core.processing.colour import flatten, icc_profile, to_srgb
+from core.processing.colour import flatten, icc_profile, keeps_profile, to_srgb
 from core.processing.colour import has_alpha as has_alpha_channel
+from core.processing.containers import layout
 from core.processing.decode import decoding, open_image
-from core.processing.encode import encode
-from core.processing.hashes import perceptual_hash
-from core.processing.metadata import Exif, read_exif
+from core.processing.encode import Carried, encode
+from core.processing.hashes import content_hash, perceptual_hash
+from core.processing.metadata import Exif, kept_exif, read_exif, removed_metadata
+from core.processing.placeholder import placeholder
 from core.processing.policy import ProcessingPolicy, RenditionSpec
 from core.processing.sizes import ORIENTATION, SWAPS_AXES, Made, jpeg_scale, rendition_image
 from core.processing.sniff import sniff_format
@@ -46,9 +48,10 @@ def process(data: bytes, policy: ProcessingPolicy) -> ProcessedImage:
     made: dict[str, Rendition] = {}
     for spec in sorted(specs, key=lambda s: s.longest_side, reverse=True):
         current = rendition_image(current, spec.longest_side, orientation)
-        made[spec.name] = _rendition(spec, current.image)
+        made[spec.name] = _rendition(spec, current.image, source.carried)
 
     exif = source.exif
+    shown = placeholder(current.image)  # from the smallest rendition: cheap
     metadata = ImageMetadata(
         sha256=hashlib.sha256(data).hexdigest(),
         phash=perceptual_hash(current.image),
@@ -64,6 +67,10 @@ def process(data: bytes, policy: ProcessingPolicy) -> ProcessedImage:
         taken_at=exif.taken_at,
         has_gps=exif.has_gps,
         icc_profile=source.icc_profile,
+        content_sha256=source.content_hash,
+        thumbhash=shown.thumbhash,
+        dominant_color=shown.dominant_color,
+        metadata_removed=source.removed,
     )
     elapsed = (time.perf_counter() - started) * 1000
     renditions = tuple(made[spec.name] for spec in specs)
@@ -81,6 +88,9 @@ class _Source:
     frames: int
     exif: Exif
     icc_profile: str | None
+    content_hash: str
+    carried: Carried  # what renditions keep of its metadata
+    removed: tuple[str, ...]  # what they do not
 
 
 def _decode(data: bytes, fmt: str, policy: ProcessingPolicy) -> tuple[Image.Image, _Source]:
@@ -96,15 +106,27 @@ def _decode(data: bytes, fmt: str, policy: ProcessingPolicy) -> tuple[Image.Imag
                 image.draft("RGB", (width // scale, height // scale))
         image.load()
         exif = read_exif(image)
-        profile, icc_name = icc_profile(image.info.get("icc_profile"))
-        decoded = to_srgb(image, profile, icc_name)
-    if exif.orientation not in ORIENTATION:
-        exif = replace(exif, orientation=1)
-    source = _Source(width, height, mode, has_alpha, frames, exif, icc_name)
+        if exif.orientation not in ORIENTATION:
+            exif = replace(exif, orientation=1)
+        icc = image.info.get("icc_profile") or None
+        profile, icc_name = icc_profile(icc)
+        keep_icc = policy.metadata.icc == "keep" and keeps_profile(image, profile)
+        structure = layout(data, fmt)
+        # A JPEG's pixels may be decoded at a reduced scale, and only a first frame is: those
+        # are hashed as coded, or as bytes.
+        full_pixels = image if fmt != "jpeg" and frames == 1 else None
+        hashed = content_hash(data, structure, full_pixels, exif.orientation, icc)
+        kept = policy.metadata.keep_exif
+        carried = Carried(exif=kept_exif(image, kept), icc=icc if keep_icc else None)
+        removed = removed_metadata(image, data, structure, kept, keep_icc)
+        decoded = to_srgb(image, None if keep_icc else profile, icc_name)
+    source = _Source(
+        width, height, mode, has_alpha, frames, exif, icc_name, hashed, carried, removed
+    )
     return decoded, source
 
 
-def _rendition(spec: RenditionSpec, image: Image.Image) -> Rendition:
+def _rendition(spec: RenditionSpec, image: Image.Image, carried: Carried) -> Rendition:
     return Rendition(
         name=spec.name,
         width=image.width,
@@ -112,5 +134,5 @@ def _rendition(spec: RenditionSpec, image: Image.Image) -> Rendition:
         format=spec.format,
         content_type=spec.content_type,
         extension=spec.extension,
-        data=encode(image, spec),
+        data=encode(image, spec, carried),
     )

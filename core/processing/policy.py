@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
+from PIL import ExifTags
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from core.limits import Limits
@@ -110,17 +111,55 @@ class RenditionSpec(BaseModel):
         return self.output.media_type
 
 
+IccPolicy = Literal["convert", "keep"]
+
+# EXIF fields no rendition keeps, whatever is configured: where the picture was taken (GPS*),
+# the numbers that identify a camera or a lens (*SerialNumber), and the maker's notes, opaque
+# and often holding both. Orientation is applied to the pixels: kept, it would turn them twice.
+_NEVER_KEPT = {"MakerNote", "Orientation", "GPSInfo", "ExifOffset", "InteropOffset"}
+_EXIF_NAMES = {tag.name.lower(): tag for tag in ExifTags.Base}
+
+
+def exif_field(name: str) -> tuple[str, int]:
+    """The name and tag of an EXIF field renditions may keep; ValueError for any other."""
+    if name.lower().startswith("gps"):
+        raise ValueError(f"{name}: GPS fields are never kept")
+    if "serialnumber" in name.lower():
+        raise ValueError(f"{name}: serial numbers are never kept")
+    tag = _EXIF_NAMES.get(name.lower())
+    if tag is None:
+        raise ValueError(f"{name!r} is not the name of an EXIF field (such as Copyright)")
+    if tag.name in _NEVER_KEPT:
+        raise ValueError(f"{tag.name} is never kept")
+    return tag.name, tag.value
+
+
+@dataclass(frozen=True, slots=True)
+class MetadataPolicy:
+    """What renditions keep of the source's metadata; everything else is stripped."""
+
+    keep_exif: tuple[int, ...]  # EXIF tags, each passed by exif_field
+    icc: IccPolicy  # convert: pixels to sRGB, no profile; keep: RGB pixels keep theirs
+
+
 @dataclass(frozen=True, slots=True)
 class ProcessingPolicy:
-    """All that `process` is told: the limits, the renditions (in their order), the tolerance."""
+    """All that `process` is told: limits, renditions (in their order), tolerance, metadata."""
 
     limits: Limits
     renditions: tuple[RenditionSpec, ...]
     size_tolerance: float
+    metadata: MetadataPolicy
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ProcessingPolicy:
-        return cls(Limits.from_settings(settings), settings.renditions, settings.size_tolerance)
+        metadata = MetadataPolicy(
+            keep_exif=tuple(exif_field(name)[1] for name in settings.metadata_keep_exif),
+            icc=settings.metadata_icc,
+        )
+        return cls(
+            Limits.from_settings(settings), settings.renditions, settings.size_tolerance, metadata
+        )
 
     @property
     def largest_side(self) -> int:
