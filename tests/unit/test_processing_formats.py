@@ -54,13 +54,3 @@ def test_a_rendition_in_a_format_pillow_cannot_encode_stops_the_start_naming_the
         load_settings()
     assert "IMGPIPE_RENDITIONS" in str(caught.value)
     assert "avif renditions cannot be encoded" in str(caught.value)
-
-
-def test_a_rendition_in_an_unknown_format_stops_the_start_naming_the_variable(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setenv("IMGPIPE_RENDITIONS", "display:2048:png")
-    with pytest.raises(ConfigError) as caught:
-        load_settings()
-    assert "IMGPIPE_RENDITIONS" in str(caught.value)
-    assert "'png' is not one of jpeg, webp, avif" in str(caught.value)

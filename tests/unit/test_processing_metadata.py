@@ -12,7 +12,6 @@ import pytest
 from PIL import ExifTags, Image, PngImagePlugin
 
 from core.config import load_settings
-from core.errors import ConfigError
 from core.models import ImageMetadata, ProcessedImage, Rendition
 from core.processing import RenditionSpec, process
 from tests import images
@@ -129,29 +128,6 @@ def test_the_recorded_camera_fields_do_not_depend_on_the_policy() -> None:
     meta = run(camera_jpeg(), metadata_keep_exif="").metadata
     assert (meta.camera_make, meta.camera_model, meta.has_gps) == ("Canon", "EOS R5", True)
     assert meta.taken_at == datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
-
-
-@pytest.mark.parametrize(
-    ("value", "complaint"),
-    [
-        ("Copyright,GPSInfo", "GPS fields are never kept"),
-        ("GPSLatitude", "GPS fields are never kept"),
-        ("BodySerialNumber", "serial numbers are never kept"),
-        ("LensSerialNumber", "serial numbers are never kept"),
-        ("CameraSerialNumber", "serial numbers are never kept"),
-        ("makernote", "MakerNote is never kept"),
-        ("Orientation", "Orientation is never kept"),
-        ("Copyrite", "'Copyrite' is not the name of an EXIF field"),
-    ],
-)
-def test_fields_that_are_never_kept_stop_the_start_naming_the_variable(
-    monkeypatch: pytest.MonkeyPatch, value: str, complaint: str
-) -> None:
-    monkeypatch.setenv("IMGPIPE_METADATA_KEEP_EXIF", value)
-    with pytest.raises(ConfigError) as caught:
-        load_settings()
-    assert "IMGPIPE_METADATA_KEEP_EXIF" in str(caught.value)
-    assert complaint in str(caught.value)
 
 
 def test_field_names_are_read_in_any_case_and_kept_in_the_standards_spelling(

@@ -65,22 +65,31 @@ def test_the_compact_form_of_a_spec_reads_back_as_the_same_spec() -> None:
 
 
 @pytest.mark.parametrize(
-    ("value", "complaint"),
+    ("variable", "value", "complaint"),
     [
-        ("a:100:webp:80:progressive", "progressive and optimize are JPEG options, not webp"),
-        ("a:100:jpeg:80:fast", "'fast' is not a flag"),
-        ("a:100:jpeg:progressive:progressive", "'progressive' is not a flag"),
-        ("a:100:jpeg:80:progressive:optimize:x", "is not name:side"),
-        ("a", "is not name:side"),
+        ("RENDITIONS", "a:100:webp:80:progressive", "progressive and optimize are JPEG options"),
+        ("RENDITIONS", "a:100:jpeg:80:fast", "'fast' is not a flag"),
+        ("RENDITIONS", "a:100:jpeg:progressive:progressive", "'progressive' is not a flag"),
+        ("RENDITIONS", "a:100:jpeg:80:progressive:optimize:x", "is not name:side"),
+        ("RENDITIONS", "a", "is not name:side"),
+        ("RENDITIONS", "display:2048:png", "'png' is not one of jpeg, webp, avif"),
+        ("METADATA_KEEP_EXIF", "Copyright,GPSInfo", "GPS fields are never kept"),
+        ("METADATA_KEEP_EXIF", "GPSLatitude", "GPS fields are never kept"),
+        ("METADATA_KEEP_EXIF", "BodySerialNumber", "serial numbers are never kept"),
+        ("METADATA_KEEP_EXIF", "LensSerialNumber", "serial numbers are never kept"),
+        ("METADATA_KEEP_EXIF", "CameraSerialNumber", "serial numbers are never kept"),
+        ("METADATA_KEEP_EXIF", "makernote", "MakerNote is never kept"),
+        ("METADATA_KEEP_EXIF", "Orientation", "Orientation is never kept"),
+        ("METADATA_KEEP_EXIF", "Copyrite", "'Copyrite' is not the name of an EXIF field"),
     ],
 )
-def test_bad_jpeg_options_stop_the_start_naming_the_variable(
-    monkeypatch: pytest.MonkeyPatch, value: str, complaint: str
+def test_bad_processing_settings_stop_the_start_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, complaint: str
 ) -> None:
-    monkeypatch.setenv("IMGPIPE_RENDITIONS", value)
+    monkeypatch.setenv(f"IMGPIPE_{variable}", value)
     with pytest.raises(ConfigError) as caught:
         load_settings()
-    assert "IMGPIPE_RENDITIONS" in str(caught.value)
+    assert f"IMGPIPE_{variable}" in str(caught.value)
     assert complaint in str(caught.value)
 
 
