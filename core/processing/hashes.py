@@ -11,6 +11,7 @@ from core.processing.colour import flatten
 from core.processing.containers import APP0, APP15, COM, Layout, Segment
 from core.processing.sizes import upright
 
+_BAND_BYTES = 1 << 20
 # Bumped if what the content hash covers ever changes: old and new hashes must not meet.
 CONTENT_HASH_VERSION = b"imgpipe content hash 1"
 
@@ -113,4 +114,8 @@ def _pixels(image: Image.Image) -> Iterator[bytes]:
     yield f"{image.mode}\0{image.width}x{image.height}\0".encode()
     yield len(palette).to_bytes(8, "big") + palette
     yield len(transparency).to_bytes(8, "big") + transparency
-    yield image.tobytes()
+    # Band by band, the same bytes as tobytes() without a second copy of a large image.
+    width, height = image.size
+    rows = max(1, _BAND_BYTES // max(1, width * len(image.getbands())))
+    for top in range(0, height, rows):
+        yield image.crop((0, top, width, min(height, top + rows))).tobytes()
