@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import math
 from dataclasses import dataclass
+from functools import cache
 from operator import mul
 
 from PIL import Image
@@ -83,10 +84,9 @@ def thumbhash(image: Image.Image) -> str:
     limit = 5 if has_alpha else 7  # fewer luminance terms leave room for alpha
     longest = max(width, height)
     lx, ly = max(1, _round(limit * width / longest)), max(1, _round(limit * height / longest))
-    samples = _Samples(width, height)
-    l_dc, l_ac, l_scale = samples.encode(luma, max(3, lx), max(3, ly))
-    p_dc, p_ac, p_scale = samples.encode(yellow_blue, 3, 3)
-    q_dc, q_ac, q_scale = samples.encode(red_green, 3, 3)
+    l_dc, l_ac, l_scale = _terms(luma, width, height, max(3, lx), max(3, ly))
+    p_dc, p_ac, p_scale = _terms(yellow_blue, width, height, 3, 3)
+    q_dc, q_ac, q_scale = _terms(red_green, width, height, 3, 3)
 
     landscape = width > height
     header24 = (
@@ -105,7 +105,7 @@ def thumbhash(image: Image.Image) -> str:
     out = [header24 & 255, header24 >> 8 & 255, header24 >> 16, header16 & 255, header16 >> 8]
     terms = [l_ac, p_ac, q_ac]
     if has_alpha:
-        a_dc, a_ac, a_scale = samples.encode(alpha, 5, 5)
+        a_dc, a_ac, a_scale = _terms(alpha, width, height, 5, 5)
         out.append(_round(15 * a_dc) | _round(15 * a_scale) << 4)
         terms.append(a_ac)
     nibbles = [_round(15 * value) for channel in terms for value in channel]
@@ -114,40 +114,32 @@ def thumbhash(image: Image.Image) -> str:
     return base64.b64encode(bytes(out)).decode("ascii")
 
 
-class _Samples:
-    """The cosines of a width x height grid, for DCT terms computed row by row."""
+@cache
+def _cosines(size: int, k: int) -> tuple[float, ...]:
+    """cos(pi / size * k * (i + 0.5)) for each sample i: the k-th DCT basis over `size`."""
+    return tuple(math.cos(math.pi / size * k * (i + 0.5)) for i in range(size))
 
-    def __init__(self, width: int, height: int) -> None:
-        self.width, self.height = width, height
-        self._x: dict[int, list[float]] = {}
-        self._y: dict[int, list[float]] = {}
 
-    def _cosines(self, cache: dict[int, list[float]], size: int, k: int) -> list[float]:
-        if k not in cache:
-            cache[k] = [math.cos(math.pi / size * k * (i + 0.5)) for i in range(size)]
-        return cache[k]
-
-    def encode(self, channel: list[float], nx: int, ny: int) -> tuple[float, list[float], float]:
-        """The DC term, the AC terms scaled to 0..1, and their scale, of the terms cx, cy with
-        cx * ny < nx * (ny - cy): the low frequencies, in a triangle."""
-        width, height = self.width, self.height
-        rows = [channel[y * width : (y + 1) * width] for y in range(height)]
-        by_row = {
-            cx: [sum(map(mul, row, self._cosines(self._x, width, cx))) for row in rows]
-            for cx in range(nx)
-        }
-        dc, ac = 0.0, []
-        for cy in range(ny):
-            fy = self._cosines(self._y, height, cy)
-            cx = 0
-            while cx * ny < nx * (ny - cy):
-                term = sum(map(mul, by_row[cx], fy)) / (width * height)
-                if cx or cy:
-                    ac.append(term)
-                else:
-                    dc = term
-                cx += 1
-        scale = max((abs(term) for term in ac), default=0.0)
-        if scale:
-            ac = [0.5 + 0.5 / scale * term for term in ac]
-        return dc, ac, scale
+def _terms(
+    channel: list[float], width: int, height: int, nx: int, ny: int
+) -> tuple[float, list[float], float]:
+    """The DC term, the AC terms scaled to 0..1, and their scale, of the terms cx, cy with
+    cx * ny < nx * (ny - cy): the low frequencies, in a triangle. Row by row: each row's
+    projection on a horizontal basis first, then those on the vertical one."""
+    rows = [channel[y * width : (y + 1) * width] for y in range(height)]
+    by_row = [[sum(map(mul, row, _cosines(width, cx))) for row in rows] for cx in range(nx)]
+    dc, ac = 0.0, []
+    for cy in range(ny):
+        fy = _cosines(height, cy)
+        cx = 0
+        while cx * ny < nx * (ny - cy):
+            term = sum(map(mul, by_row[cx], fy)) / (width * height)
+            if cx or cy:
+                ac.append(term)
+            else:
+                dc = term
+            cx += 1
+    scale = max((abs(term) for term in ac), default=0.0)
+    if scale:
+        ac = [0.5 + 0.5 / scale * term for term in ac]
+    return dc, ac, scale
