@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from core import facts
 from core.errors import ErrorCode, NotFound, PermanentError, TransientError
 from core.layout import IMMUTABLE_CACHE_CONTROL, MANIFEST_CACHE_CONTROL, manifest_key, rendition_key
+from core.limits import refuse_if_too_large
 from core.models import (
     IngestRequest,
     IngestResult,
@@ -65,7 +66,7 @@ def _ingest_one(request: IngestRequest, ctx: Context) -> IngestResult:
         with _IMAGE_LOCKS.hold(image_id):  # same image, same process: one encodes, one finds
             manifest = _stored_manifest(ctx.objects, image_id)
             if manifest is None:
-                processed = process(data, ctx.settings)  # steps 1-5
+                processed = process(data, ctx.settings.processing)  # steps 1-5
                 manifest = _store(ctx, request, image_id, processed)  # step 7
     except PermanentError as refusal:
         return _result(request, started, len(data), refusal=refusal)
@@ -90,10 +91,7 @@ def _read_bytes(request: IngestRequest, ctx: Context) -> bytes:
             size = ctx.objects.head(request.object_key).size
         except NotFound:
             raise PermanentError(ErrorCode.SOURCE_NOT_FOUND, "the upload has no object") from None
-        if size > ctx.settings.max_bytes:
-            raise PermanentError(
-                ErrorCode.TOO_LARGE, f"{size} bytes is over the limit of {ctx.settings.max_bytes}"
-            )
+        refuse_if_too_large(size, ctx.settings.max_bytes)
         data = ctx.objects.get(request.object_key)
     if not data:
         raise PermanentError(ErrorCode.EMPTY, "no bytes")

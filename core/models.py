@@ -70,7 +70,7 @@ class Rendition:
     name: str
     width: int
     height: int
-    format: str  # "jpeg" | "webp" | "avif"
+    format: str  # a name of core.processing.OUTPUT_FORMATS: "jpeg", "webp", "avif"
     content_type: str
     extension: str
     data: bytes = field(repr=False)
@@ -98,11 +98,20 @@ class ImageMetadata:
     taken_at: datetime | None = None  # naive EXIF time read as UTC; EXIF carries no zone
     has_gps: bool = False
     icc_profile: str | None = None  # description of the embedded profile, if any
+    # "kind:sha256hex" of the picture, blind to metadata (core.processing.hashes.content_hash)
+    content_sha256: str | None = None
+    thumbhash: str | None = None  # base64 ThumbHash placeholder
+    dominant_color: str | None = None  # "#rrggbb"
+    # What of the source's metadata no rendition carries ("gps", "exif:MakerNote", "xmp" ...);
+    # None in manifests written before it was recorded.
+    metadata_removed: tuple[str, ...] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The fields as JSON values, in declaration order (taken_at as ISO 8601)."""
         doc = {f.name: getattr(self, f.name) for f in fields(self)}
         doc["taken_at"] = self.taken_at.isoformat() if self.taken_at else None
+        if self.metadata_removed is not None:
+            doc["metadata_removed"] = list(self.metadata_removed)
         return doc
 
     @classmethod
@@ -114,6 +123,8 @@ class ImageMetadata:
         }
         taken_at = values["taken_at"]
         values["taken_at"] = datetime.fromisoformat(taken_at) if taken_at else None
+        if values["metadata_removed"] is not None:
+            values["metadata_removed"] = tuple(values["metadata_removed"])
         return cls(**values)
 
 

@@ -111,7 +111,7 @@ def process_file(path: Path, settings: Settings) -> ProcessedImage | dict[str, s
     except OSError as exc:
         return {"code": ErrorCode.SOURCE_NOT_FOUND.value, "detail": exc.strerror or str(exc)}
     try:
-        return process(data, settings)
+        return process(data, settings.processing)
     except PermanentError as exc:
         return {"code": exc.code.value, "detail": exc.detail}
 

@@ -17,6 +17,7 @@ from core.models import Rendition
 from core.processing import (
     LANCZOS,
     REDUCING_GAP,
+    ProcessingPolicy,
     fit_size,
     in_window,
     jpeg_scale,
@@ -32,8 +33,8 @@ SMALL = (
 )
 
 
-def small_settings(**overrides: object) -> Settings:
-    return Settings(renditions=SMALL, **overrides)  # type: ignore[arg-type]
+def small_policy(**overrides: object) -> ProcessingPolicy:
+    return Settings(renditions=SMALL, **overrides).processing  # type: ignore[arg-type]
 
 
 def decode(rendition: Rendition) -> Image.Image:
@@ -42,10 +43,14 @@ def decode(rendition: Rendition) -> Image.Image:
     return image
 
 
-def refusal(data: bytes, settings: Settings | None = None) -> PermanentError:
+def refusal(data: bytes, policy: ProcessingPolicy | None = None) -> PermanentError:
     with pytest.raises(PermanentError) as caught:
-        process(data, settings or Settings())
+        process(data, policy or Settings().processing)
     return caught.value
+
+
+def jpeg_options(spec: RenditionSpec) -> dict[str, object]:
+    return {"quality": spec.quality, "progressive": spec.progressive, "optimize": spec.optimize}
 
 
 def mean_difference(a: Image.Image, b: Image.Image) -> float:
@@ -79,7 +84,7 @@ def photo_12mp() -> bytes:
 def test_format_is_sniffed_from_the_bytes(fmt: str, expected: str) -> None:
     data = images.in_format(fmt)
     assert sniff_format(data) == expected
-    assert process(data, small_settings()).metadata.format == expected
+    assert process(data, small_policy()).metadata.format == expected
 
 
 @pytest.mark.parametrize(
@@ -112,8 +117,8 @@ def test_zero_bytes_are_refused_as_empty() -> None:
 
 def test_input_over_max_bytes_is_refused_as_too_large() -> None:
     data = images.in_format("PNG")
-    assert refusal(data, small_settings(max_bytes=len(data) - 1)).code is ErrorCode.TOO_LARGE
-    assert process(data, small_settings(max_bytes=len(data))).metadata.bytes_in == len(data)
+    assert refusal(data, small_policy(max_bytes=len(data) - 1)).code is ErrorCode.TOO_LARGE
+    assert process(data, small_policy(max_bytes=len(data))).metadata.bytes_in == len(data)
 
 
 def test_png_header_declaring_100000_by_100000_is_refused_without_decoding() -> None:
@@ -125,14 +130,14 @@ def test_png_header_declaring_100000_by_100000_is_refused_without_decoding() -> 
 
 def test_pixel_limit_is_the_configured_one() -> None:
     data = images.jpeg_photo(300, 200)
-    assert refusal(data, small_settings(max_pixels=59_999)).code is ErrorCode.TOO_MANY_PIXELS
-    assert process(data, small_settings(max_pixels=60_000)).metadata.width == 300
+    assert refusal(data, small_policy(max_pixels=59_999)).code is ErrorCode.TOO_MANY_PIXELS
+    assert process(data, small_policy(max_pixels=60_000)).metadata.width == 300
 
 
 def test_bomb_beyond_pillows_own_threshold_is_refused_without_a_warning() -> None:
     # 10000 x 10000 is past Pillow's 89 MP warning threshold; pytest turns that warning into an
     # error (pyproject filterwarnings), so this passes only if the warning never escapes.
-    allowed = small_settings(max_pixels=200_000_000)
+    allowed = small_policy(max_pixels=200_000_000)
     assert refusal(images.png_header_declaring(10_000, 10_000), allowed).code is (
         ErrorCode.TOO_MANY_PIXELS
     )
@@ -147,13 +152,13 @@ def test_side_over_max_side_is_refused_as_dimensions_out_of_range() -> None:
     error = refusal(images.png_header_declaring(30_000, 10))
     assert error.code is ErrorCode.DIMENSIONS_OUT_OF_RANGE
     data = images.jpeg_photo(300, 200)
-    assert refusal(data, small_settings(max_side=299)).code is ErrorCode.DIMENSIONS_OUT_OF_RANGE
+    assert refusal(data, small_policy(max_side=299)).code is ErrorCode.DIMENSIONS_OUT_OF_RANGE
 
 
 def test_animation_with_more_frames_than_max_frames_is_refused() -> None:
     data = images.gif_animated(frames=5)
-    assert refusal(data, small_settings(max_frames=4)).code is ErrorCode.TOO_MANY_FRAMES
-    assert process(data, small_settings(max_frames=5)).metadata.frames == 5
+    assert refusal(data, small_policy(max_frames=4)).code is ErrorCode.TOO_MANY_FRAMES
+    assert process(data, small_policy(max_frames=5)).metadata.frames == 5
 
 
 # --- corrupt input ---------------------------------------------------------------------------
@@ -181,7 +186,7 @@ def test_header_only_jpeg_is_refused_as_undecodable() -> None:
 def test_12mp_jpeg_decodes_at_half_scale_straight_into_the_display_window(
     photo_12mp: bytes,
 ) -> None:
-    result = process(photo_12mp, Settings())
+    result = process(photo_12mp, Settings().processing)
     display, thumb = result.renditions
     assert (display.name, display.width, display.height) == ("display", 2000, 1500)
     assert (thumb.name, thumb.width, thumb.height) == ("thumb", 256, 192)
@@ -189,24 +194,24 @@ def test_12mp_jpeg_decodes_at_half_scale_straight_into_the_display_window(
     reference = Image.open(io.BytesIO(photo_12mp))
     reference.draft("RGB", (2000, 1500))
     expected = io.BytesIO()
-    reference.save(expected, "JPEG", quality=85, progressive=True, optimize=True)
+    reference.save(expected, "JPEG", **jpeg_options(Settings().renditions[0]))
     assert display.data == expected.getvalue()
 
 
 def test_thumbnail_is_made_from_the_display_rendition(photo_12mp: bytes) -> None:
-    result = process(photo_12mp, Settings())
+    result = process(photo_12mp, Settings().processing)
     display = decode(result.renditions[0])
     from_display = Image.open(io.BytesIO(photo_12mp))
     from_display.draft("RGB", (2000, 1500))
     thumb = from_display.resize((256, 192), LANCZOS, reducing_gap=REDUCING_GAP)
     expected = io.BytesIO()
-    thumb.save(expected, "JPEG", quality=80, progressive=True, optimize=True)
+    thumb.save(expected, "JPEG", **jpeg_options(Settings().renditions[1]))
     assert result.renditions[1].data == expected.getvalue()
     assert display.size == (2000, 1500)
 
 
 def test_zero_tolerance_gives_exact_target_sizes(photo_12mp: bytes) -> None:
-    result = process(photo_12mp, Settings(size_tolerance=0))
+    result = process(photo_12mp, Settings(size_tolerance=0).processing)
     assert [(r.width, r.height) for r in result.renditions] == [(2048, 1536), (256, 192)]
     # One high-quality resample of the full image: close to a direct LANCZOS of the original.
     original = Image.open(io.BytesIO(photo_12mp)).convert("RGB")
@@ -232,7 +237,7 @@ def test_zero_tolerance_gives_exact_target_sizes(photo_12mp: bytes) -> None:
 def test_every_rendition_obeys_the_size_rule(size: tuple[int, int], tolerance: float) -> None:
     width, height = size
     data = images.encode(images.mosaic_image(width, height), "JPEG", quality=80)
-    result = process(data, Settings(size_tolerance=tolerance))
+    result = process(data, Settings(size_tolerance=tolerance).processing)
     for spec, rendition in zip(Settings().renditions, result.renditions, strict=True):
         longest = max(rendition.width, rendition.height)
         assert longest <= spec.longest_side
@@ -246,14 +251,14 @@ def test_every_rendition_obeys_the_size_rule(size: tuple[int, int], tolerance: f
 
 def test_small_source_is_never_upscaled() -> None:
     data = images.jpeg_photo(300, 200)
-    display, thumb = process(data, Settings()).renditions
+    display, thumb = process(data, Settings().processing).renditions
     assert (display.width, display.height) == (300, 200)
     assert (thumb.width, thumb.height) == (256, 171)
 
 
 def test_non_jpeg_large_source_is_resampled_to_the_exact_target() -> None:
     data = images.encode(images.mosaic_image(3000, 2000), "PNG", compress_level=1)
-    display, thumb = process(data, Settings()).renditions
+    display, thumb = process(data, Settings().processing).renditions
     assert (display.width, display.height) == (2048, 1365)
     assert (thumb.width, thumb.height) == (256, 171)
 
@@ -264,7 +269,7 @@ def test_rendition_order_follows_the_settings_not_the_sizes() -> None:
         RenditionSpec(name="big", longest_side=64),
         RenditionSpec(name="mid", longest_side=32, format="webp"),
     )
-    result = process(images.jpeg_photo(300, 200), Settings(renditions=specs))
+    result = process(images.jpeg_photo(300, 200), Settings(renditions=specs).processing)
     assert [(r.name, max(r.width, r.height)) for r in result.renditions] == [
         ("tiny", 16),
         ("big", 64),
@@ -308,7 +313,7 @@ def test_outputs_carry_no_exif_gps_xmp_or_icc() -> None:
         icc_profile=images.adobe_rgb_profile(),
     )
     specs = (*SMALL, RenditionSpec(name="web", longest_side=32, format="webp"))
-    for rendition in process(data, Settings(renditions=specs)).renditions:
+    for rendition in process(data, Settings(renditions=specs).processing).renditions:
         image = decode(rendition)
         assert not image.getexif()
         assert "exif" not in image.info
@@ -320,7 +325,8 @@ def test_outputs_carry_no_exif_gps_xmp_or_icc() -> None:
 
 
 def test_jpeg_outputs_are_progressive_and_carry_the_configured_quality() -> None:
-    result = process(images.jpeg_photo(400, 300), small_settings())
+    progressive = tuple(spec.model_copy(update={"progressive": True}) for spec in SMALL)
+    result = process(images.jpeg_photo(400, 300), Settings(renditions=progressive).processing)
     for rendition in result.renditions:
         image = decode(rendition)
         assert image.format == "JPEG"
@@ -329,12 +335,36 @@ def test_jpeg_outputs_are_progressive_and_carry_the_configured_quality() -> None
         assert rendition.extension == "jpg"
 
 
+@pytest.mark.parametrize(
+    ("progressive", "optimize"), [(False, False), (False, True), (True, False), (True, True)]
+)
+def test_jpeg_outputs_are_encoded_with_their_renditions_options(
+    progressive: bool, optimize: bool
+) -> None:
+    spec = RenditionSpec(
+        name="display", longest_side=64, quality=77, progressive=progressive, optimize=optimize
+    )
+    data = images.jpeg_photo(400, 300)
+    (rendition,) = process(data, Settings(renditions=(spec,)).processing).renditions
+    image = decode(rendition)
+    assert bool(image.info.get("progressive") or image.info.get("progression")) is progressive
+    # The same pixels saved with the same options by Pillow itself: byte for byte.
+    source = Image.open(io.BytesIO(data))
+    source.draft("RGB", (100, 75))
+    expected = io.BytesIO()
+    source.resize((64, 48), LANCZOS, reducing_gap=REDUCING_GAP).save(
+        expected, "JPEG", quality=77, progressive=progressive, optimize=optimize
+    )
+    assert rendition.data == expected.getvalue()
+
+
 def test_webp_and_avif_renditions_are_encoded_as_configured() -> None:
     specs = (
         RenditionSpec(name="w", longest_side=64, format="webp", quality=80, webp_method=2),
         RenditionSpec(name="a", longest_side=48, format="avif", quality=60),
     )
-    webp, avif = process(images.jpeg_photo(400, 300), Settings(renditions=specs)).renditions
+    policy = Settings(renditions=specs).processing
+    webp, avif = process(images.jpeg_photo(400, 300), policy).renditions
     assert decode(webp).format == "WEBP"
     assert (webp.content_type, webp.extension, webp.width) == ("image/webp", "webp", 64)
     assert decode(avif).format == "AVIF"
@@ -354,7 +384,7 @@ def test_metadata_describes_the_source() -> None:
         gps=True,
         orientation=6,
     )
-    result = process(data, small_settings())
+    result = process(data, small_policy())
     meta = result.metadata
     assert meta.sha256 == hashlib.sha256(data).hexdigest()
     assert re.fullmatch(r"[0-9a-f]{16}", meta.phash)
@@ -370,7 +400,7 @@ def test_metadata_describes_the_source() -> None:
 
 
 def test_image_without_exif_has_empty_camera_fields() -> None:
-    meta = process(images.in_format("PNG"), small_settings()).metadata
+    meta = process(images.in_format("PNG"), small_policy()).metadata
     assert (meta.camera_make, meta.camera_model, meta.taken_at, meta.has_gps) == (
         None,
         None,
@@ -383,13 +413,13 @@ def test_image_without_exif_has_empty_camera_fields() -> None:
 def test_malformed_exif_is_ignored_not_fatal() -> None:
     source = images.photo_at(100, 80)
     data = images.encode(source, "JPEG", exif=b"Exif\x00\x00MM\x00*\x00\x00\x00\x08\xff\xff")
-    meta = process(data, small_settings()).metadata
+    meta = process(data, small_policy()).metadata
     assert meta.camera_make is None
     assert meta.width == 100
 
 
 def test_icc_profile_description_is_recorded() -> None:
-    meta = process(images.adobe_rgb_jpeg((90, 160, 110)), small_settings()).metadata
+    meta = process(images.adobe_rgb_jpeg((90, 160, 110)), small_policy()).metadata
     assert meta.icc_profile == "Adobe RGB (1998) compatible"
 
 
@@ -404,15 +434,13 @@ def test_perceptual_hash_matches_resized_and_recompressed_copies_of_a_photo() ->
         images.encode(photo.resize((300, 300), LANCZOS), "JPEG", quality=60),
         images.encode(photo.resize((200, 200), LANCZOS), "WEBP", quality=50),
     ]
-    hashes = [process(data, small_settings()).metadata.phash for data in copies]
+    hashes = [process(data, small_policy()).metadata.phash for data in copies]
     assert all(_hamming(hashes[0], other) <= 6 for other in hashes[1:])
 
 
 def test_perceptual_hash_tells_different_photos_apart() -> None:
     hashes = {
-        name: process(
-            images.encode(images.photo_image(name), "PNG"), small_settings()
-        ).metadata.phash
+        name: process(images.encode(images.photo_image(name), "PNG"), small_policy()).metadata.phash
         for name in ("astronaut", "coffee", "chelsea", "rocket")
     }
     values = list(hashes.values())
@@ -440,7 +468,7 @@ def test_real_photograph_renditions_look_like_the_photograph(name: str) -> None:
         RenditionSpec(name="display", longest_side=256, quality=90),
         RenditionSpec(name="thumb", longest_side=64, quality=90),
     )
-    result = process(data, Settings(renditions=specs, size_tolerance=0))
+    result = process(data, Settings(renditions=specs, size_tolerance=0).processing)
     for rendition in result.renditions:
         reference = photo.resize((rendition.width, rendition.height), LANCZOS)
         mirrored = reference.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
@@ -451,7 +479,7 @@ def test_real_photograph_renditions_look_like_the_photograph(name: str) -> None:
 
 def test_camera_jpeg_in_adobe_rgb_is_converted_to_srgb() -> None:
     data = images.photo_bytes(images.CAMERA_JPEG)
-    result = process(data, Settings())
+    result = process(data, Settings().processing)
     assert result.metadata.icc_profile == "Adobe RGB (1998)"
     original = Image.open(io.BytesIO(data)).convert("RGB")
     assert (result.metadata.width, result.metadata.height) == original.size
@@ -469,7 +497,7 @@ def test_camera_jpeg_in_adobe_rgb_is_converted_to_srgb() -> None:
 
 
 def test_heif_is_decoded_without_registering_a_global_opener() -> None:
-    result = process(images.in_format("HEIF"), small_settings())
+    result = process(images.in_format("HEIF"), small_policy())
     assert result.metadata.format == "heif"
     assert "HEIF" not in Image.OPEN  # processing leaves Pillow's registry as it found it
 
@@ -477,9 +505,9 @@ def test_heif_is_decoded_without_registering_a_global_opener() -> None:
 def test_format_without_an_installed_decoder_is_unsupported(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import core.processing
+    import core.processing.decode
 
-    monkeypatch.setattr(core.processing, "_plugin", lambda fmt: None)
+    monkeypatch.setattr(core.processing.decode, "plugin", lambda fmt: None)
     error = refusal(images.in_format("HEIF"))
     assert error.code is ErrorCode.UNSUPPORTED_FORMAT
     assert "heif" in error.detail

@@ -63,7 +63,7 @@ def seeds() -> tuple[bytes, ...]:
 
 def outcome(data: bytes) -> ProcessedImage | PermanentError:
     try:
-        return process(data, FUZZ_SETTINGS)
+        return process(data, FUZZ_SETTINGS.processing)
     except PermanentError as refused:
         return refused
 

@@ -21,7 +21,7 @@ JPEG_AND_WEBP = (
 
 
 def renditions(data: bytes, specs: tuple[RenditionSpec, ...] = JPEG_AND_WEBP) -> list[Image.Image]:
-    return [decode(r) for r in process(data, Settings(renditions=specs)).renditions]
+    return [decode(r) for r in process(data, Settings(renditions=specs).processing).renditions]
 
 
 def decode(rendition: Rendition) -> Image.Image:
@@ -58,7 +58,7 @@ def quadrant_centres(size: tuple[int, int]) -> dict[str, tuple[int, int]]:
 @pytest.mark.parametrize("orientation", range(1, 9))
 def test_rendition_of_each_exif_orientation_shows_the_picture_upright(orientation: int) -> None:
     data = images.oriented_jpeg(orientation, width=120, height=80)
-    result = process(data, Settings(renditions=JPEG_AND_WEBP))
+    result = process(data, Settings(renditions=JPEG_AND_WEBP).processing)
     assert (result.metadata.width, result.metadata.height) == (120, 80)
     for rendition in result.renditions:
         image = decode(rendition).convert("RGB")
@@ -75,7 +75,7 @@ def test_orientation_is_applied_to_a_12mp_photo_decoded_at_reduced_scale() -> No
     data = images.encode(
         Image.fromarray(stored), "JPEG", quality=90, exif=images.exif_block(orientation=6)
     )
-    result = process(data, Settings())
+    result = process(data, Settings().processing)
     display, thumb = result.renditions
     assert (display.width, display.height) == (2000, 1500)
     assert (thumb.width, thumb.height) == (256, 192)
@@ -102,7 +102,8 @@ def test_adobe_rgb_conversion_changes_saturated_colours() -> None:
 
 def test_cmyk_jpeg_becomes_rgb() -> None:
     for colour, expected in [((255, 0, 0, 0), (0, 255, 255)), ((0, 255, 0, 0), (255, 0, 255))]:
-        result = process(images.cmyk_jpeg(colour=colour), Settings(renditions=JPEG_AND_WEBP))
+        policy = Settings(renditions=JPEG_AND_WEBP).processing
+        result = process(images.cmyk_jpeg(colour=colour), policy)
         assert result.metadata.mode == "CMYK"
         for rendition in result.renditions:
             image = decode(rendition).convert("RGB")
@@ -111,7 +112,7 @@ def test_cmyk_jpeg_becomes_rgb() -> None:
 
 def test_16_bit_png_is_scaled_to_8_bits_not_clipped() -> None:
     result = process(
-        images.png_16bit(left=0x2000, right=0xE000), Settings(renditions=JPEG_AND_WEBP)
+        images.png_16bit(left=0x2000, right=0xE000), Settings(renditions=JPEG_AND_WEBP).processing
     )
     assert result.metadata.mode.startswith("I")
     for rendition in result.renditions:
@@ -138,7 +139,7 @@ def test_16_bit_png_is_scaled_to_8_bits_not_clipped() -> None:
 def test_transparent_areas_are_white_in_jpeg_and_transparent_in_webp(
     data: bytes, opaque: tuple[int, int, int]
 ) -> None:
-    result = process(data, Settings(renditions=JPEG_AND_WEBP))
+    result = process(data, Settings(renditions=JPEG_AND_WEBP).processing)
     assert result.metadata.has_alpha
     display, web, thumb = (decode(r) for r in result.renditions)
     for jpeg in (display, thumb):
@@ -162,7 +163,7 @@ def test_alpha_survives_in_avif() -> None:
 
 
 def test_opaque_image_has_no_alpha() -> None:
-    result = process(images.jpeg_photo(80, 60), Settings(renditions=JPEG_AND_WEBP))
+    result = process(images.jpeg_photo(80, 60), Settings(renditions=JPEG_AND_WEBP).processing)
     assert not result.metadata.has_alpha
     assert decode(result.renditions[1]).mode == "RGB"
 
@@ -171,7 +172,7 @@ def test_opaque_image_has_no_alpha() -> None:
 
 
 def test_animated_gif_renditions_show_the_first_frame() -> None:
-    result = process(images.gif_animated(frames=3), Settings(renditions=JPEG_AND_WEBP))
+    result = process(images.gif_animated(frames=3), Settings(renditions=JPEG_AND_WEBP).processing)
     assert result.metadata.frames == 3
     for rendition in result.renditions:
         image = decode(rendition).convert("RGB")
@@ -191,7 +192,7 @@ def test_progressive_jpeg_input_is_decoded_like_a_baseline_one() -> None:
 def test_every_tiff_mode_becomes_8_bit_output(mode: str) -> None:
     photo = images.photo_at(64, 48)
     source = photo.convert("RGBA").convert(mode) if mode != "I;16" else photo.convert("I;16")
-    result = process(images.encode(source, "TIFF"), Settings(renditions=JPEG_AND_WEBP))
+    result = process(images.encode(source, "TIFF"), Settings(renditions=JPEG_AND_WEBP).processing)
     display = decode(result.renditions[0])
     assert display.mode in ("L", "RGB")
     assert display.size == (64, 48)
