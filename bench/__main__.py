@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["processing", "warehouse", "api", "stream", "coldstart"]
+BENCHMARKS = ["processing", "warehouse", "scale", "api", "stream", "coldstart"]
 
 
 def main(argv: list[str]) -> int:
