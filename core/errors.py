@@ -112,5 +112,30 @@ class Archived(ImgpipeError):
         self.state = state
 
 
+class Forbidden(ImgpipeError):
+    """The caller is known but may not read what it asked for (another customer's numbers)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"forbidden: {detail}")
+        self.detail = detail
+
+
+class UploadNotReceived(ImgpipeError):
+    """A direct upload is completed before its object arrived. Nothing is recorded: completing
+    it again once the object is sent succeeds."""
+
+    def __init__(self, upload_id: str) -> None:
+        super().__init__(f"upload {upload_id} has no object yet")
+        self.upload_id = upload_id
+
+
+class UploadClosed(ImgpipeError):
+    """An object is sent to a direct upload that was completed already."""
+
+    def __init__(self, upload_id: str) -> None:
+        super().__init__(f"upload {upload_id} is completed")
+        self.upload_id = upload_id
+
+
 class ConfigError(ImgpipeError):
     """A setting is missing or wrong. Raised at start, naming the environment variable."""

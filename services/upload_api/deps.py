@@ -9,6 +9,7 @@ from fastapi.security import APIKeyHeader
 
 from core.bootstrap import Context
 from core.config import Settings
+from core.stats_scope import sees_every_customer
 from services.upload_api.auth import API_KEY_HEADER, Authenticator
 
 api_key_scheme = APIKeyHeader(
@@ -37,6 +38,13 @@ def current_customer(
     customer = auth.customer(api_key, event)
     request.state.customer = customer  # for the request log line
     return customer
+
+
+def is_admin(caller: str, request: Request) -> bool:
+    """Whether the caller sees every customer's statistics (see core.stats_scope)."""
+    auth: Authenticator = request.app.state.auth
+    authenticated = auth.mode != "open"
+    return sees_every_customer(caller, get_settings(request), authenticated=authenticated)
 
 
 ContextDep = Annotated[Context, Depends(get_context)]

@@ -4,7 +4,8 @@ A record lives at `idempotency/{sha256(customer)[:32]}/{sha256(key)}.json` and h
 fingerprint of the request (method, route and a digest of what was sent: the image's sha256, or
 the JSON body) and the response that was given (status, body, a few headers). The same key with
 the same fingerprint replays that response; with another fingerprint it is refused with 409.
-Responses that a retry could change (401, 409, 5xx) are not kept. Within one process, requests
+Responses that a retry could change (401, 409, 5xx, a direct upload completed before its image
+arrived) are not kept. Within one process, requests
 with the same key take turns; across containers two first attempts may both run, which ingest's
 own idempotency makes harmless. Records are small; the bucket's lifecycle rule may expire
 `idempotency/` after a day.
@@ -24,6 +25,7 @@ from fastapi import Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from core.bootstrap import Context
 from core.errors import NotFound, TransientError
 from core.repository.objects import ObjectStore
 from services.upload_api.problems import (
@@ -97,7 +99,7 @@ _waiting: dict[str, int] = {}
 
 async def idempotent(
     request: Request,
-    objects: ObjectStore,
+    ctx: Context,
     *,
     customer_id: str,
     idempotency_key: str | None,
@@ -107,6 +109,7 @@ async def idempotent(
     """produce()'s response, or the one kept for this key; refusals are kept like answers."""
     if idempotency_key is None:
         return await produce()
+    objects = ctx.objects
     key = record_key(customer_id, idempotency_key)
     lock = _locks.setdefault(key, asyncio.Lock())
     _waiting[key] = _waiting.get(key, 0) + 1
@@ -122,13 +125,17 @@ async def idempotent(
                         "use a new key for a new request",
                     )
                 return stored.response()
+            kept = True
             try:
                 response = await produce()
             except HANDLED as exc:
                 if isinstance(exc, TransientError):
                     raise
-                response = problem_response(request, as_api_error(exc))
-            if response.status_code < 500 and response.status_code not in _UNKEPT_STATUSES:
+                refusal = as_api_error(exc)
+                kept = refusal.kept
+                response = problem_response(request, refusal)
+            status = response.status_code
+            if kept and status < 500 and status not in _UNKEPT_STATUSES:
                 headers = {
                     name: response.headers[name]
                     for name in KEPT_HEADERS

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -14,9 +15,22 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.errors import TITLES as PIPELINE_TITLES
-from core.errors import Archived, ErrorCode, NotFound, PermanentError, TransientError
+from core.errors import (
+    Archived,
+    ErrorCode,
+    Forbidden,
+    NotFound,
+    PermanentError,
+    TransientError,
+    UploadClosed,
+    UploadNotReceived,
+)
+
+log = logging.getLogger("imgpipe.api")
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+# A problem names the path it answers, but a path of megabytes must not make a problem of them.
+INSTANCE_CHARS = 256
 
 
 class ApiCode(StrEnum):
@@ -31,6 +45,9 @@ class ApiCode(StrEnum):
     ARCHIVED = "archived"
     IDEMPOTENCY_CONFLICT = "idempotency_conflict"
     INVALID_SIGNATURE = "invalid_signature"
+    DUPLICATE_API_KEY = "duplicate_api_key"
+    UPLOAD_COMPLETED = "upload_completed"
+    REQUEST_TIMEOUT = "request_timeout"
     UNAVAILABLE = "unavailable"
     INTERNAL = "internal_error"
 
@@ -45,6 +62,9 @@ TITLES: dict[str, str] = {
     ApiCode.ARCHIVED: "Rendition archived",
     ApiCode.IDEMPOTENCY_CONFLICT: "Idempotency key reused",
     ApiCode.INVALID_SIGNATURE: "Invalid signature",
+    ApiCode.DUPLICATE_API_KEY: "More than one API key",
+    ApiCode.UPLOAD_COMPLETED: "Upload completed",
+    ApiCode.REQUEST_TIMEOUT: "Request timeout",
     ApiCode.UNAVAILABLE: "Service unavailable",
     ApiCode.INTERNAL: "Internal error",
 }
@@ -83,7 +103,8 @@ class Problem(BaseModel):
 
 
 class ApiError(Exception):
-    """A refusal raised by a route; turned into a problem response by the app's handlers."""
+    """A refusal raised by a route; turned into a problem response by the app's handlers.
+    `kept` False: an Idempotency-Key does not replay it, as a retry may be answered otherwise."""
 
     def __init__(
         self,
@@ -93,6 +114,7 @@ class ApiError(Exception):
         *,
         title: str | None = None,
         headers: dict[str, str] | None = None,
+        kept: bool = True,
         **extensions: Any,
     ) -> None:
         super().__init__(f"{status} {code}: {detail}")
@@ -101,6 +123,7 @@ class ApiError(Exception):
         self.detail = detail
         self.title = title or ALL_TITLES.get(code) or code.replace("_", " ").capitalize()
         self.headers = headers or {}
+        self.kept = kept
         self.extensions = extensions
 
 
@@ -136,6 +159,22 @@ def as_api_error(exc: Exception) -> ApiError:
             headers={"Retry-After": str(seconds)},
             retry_after=seconds,
         )
+    if isinstance(exc, UploadNotReceived):
+        return ApiError(
+            404,
+            ErrorCode.SOURCE_NOT_FOUND,
+            f"nothing has been sent for upload {exc.upload_id} yet: send the image to its URL, "
+            "then complete it again",
+            kept=False,
+        )
+    if isinstance(exc, UploadClosed):
+        return ApiError(
+            409,
+            ApiCode.UPLOAD_COMPLETED,
+            f"upload {exc.upload_id} is completed and takes no new object; start a new upload",
+        )
+    if isinstance(exc, Forbidden):
+        return ApiError(403, ApiCode.FORBIDDEN, exc.detail)
     if isinstance(exc, NotFound):
         return ApiError(404, ApiCode.NOT_FOUND, f"{exc.what} does not exist")
     if isinstance(exc, Archived):
@@ -191,6 +230,9 @@ HANDLED: tuple[type[Exception], ...] = (
     TransientError,
     NotFound,
     Archived,
+    Forbidden,
+    UploadNotReceived,
+    UploadClosed,
     RequestValidationError,
     StarletteHTTPException,
 )
@@ -247,7 +289,8 @@ PROBLEM_DOCS: dict[int, ProblemDoc] = {
         "this key sees only the statistics of customer 'acme'",
     ),
     404: ProblemDoc(
-        "No such resource for this customer",
+        "No such resource for this customer (or, completing an upload, no image sent yet: "
+        "`source_not_found`, which a retry after sending it does not replay)",
         ApiCode.NOT_FOUND,
         "Not found",
         "image 3f1e5a52-8a0c-5b8e-9d27-52c1f6d1a0b4 does not exist",

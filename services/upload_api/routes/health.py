@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import logging
+
+from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from core.errors import TransientError
+from core import health
 from services.upload_api.deps import ContextDep
 from services.upload_api.problems import ApiCode, ApiError, documented
 from services.upload_api.schemas import HealthOut, ReadyOut, ok_response
+
+log = logging.getLogger("imgpipe.api")
 
 router = APIRouter(tags=["health"])
 
@@ -36,16 +40,20 @@ async def healthz() -> HealthOut:
         **documented(503),
     },
 )
-async def readyz(ctx: ContextDep) -> ReadyOut:
-    """Pings the warehouse and object storage; 503 (with what failed) when either is down."""
-    checks: dict[str, str] = {}
-    for name, ping in (("database", ctx.warehouse.ping), ("storage", ctx.objects.ping)):
-        try:
-            await run_in_threadpool(ping)
-            checks[name] = "ok"
-        except TransientError as error:
-            checks[name] = f"unreachable: {error.detail}"
+async def readyz(request: Request, ctx: ContextDep) -> ReadyOut:
+    """Pings the warehouse and object storage; 503 (with which failed) when either is down."""
+    failures = await run_in_threadpool(health.unreachable, ctx)
+    checks = {name: "ok" if error is None else "unreachable" for name, error in failures.items()}
     failed = [name for name, state in checks.items() if state != "ok"]
+    request_id = request.scope.get("state", {}).get("request_id")
+    for name, error in failures.items():
+        if error is not None:  # the why stays in the log: it names paths and driver errors
+            log.warning(
+                "not ready: %s unreachable: %s",
+                name,
+                error.detail,
+                extra={"request_id": request_id},
+            )
     if failed:
         raise ApiError(
             503,
