@@ -74,12 +74,18 @@ class PermanentError(ImgpipeError):
 
 
 class TransientError(ImgpipeError):
-    """A dependency is unreachable, throttled or timed out. Nothing is half-written; retry later."""
+    """A dependency is unreachable, throttled or timed out. Nothing is half-written; retry later.
 
-    def __init__(self, detail: str, *, retry_after: float = 1.0) -> None:
+    `detail` is for the log (it may name paths and driver errors); `dependency` is what a
+    client may be told is unavailable ("storage", "warehouse"), when the raiser knows it."""
+
+    def __init__(
+        self, detail: str, *, retry_after: float = 1.0, dependency: str | None = None
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.retry_after = retry_after
+        self.dependency = dependency
 
 
 class NotFound(ImgpipeError):

@@ -155,7 +155,7 @@ def as_api_error(exc: Exception) -> ApiError:
         return ApiError(
             503,
             ApiCode.UNAVAILABLE,
-            f"a dependency is unavailable, retry in {seconds} s: {exc.detail}",
+            f"{unavailable(exc)} unavailable, retry in {seconds} s",
             headers={"Retry-After": str(seconds)},
             retry_after=seconds,
         )
@@ -210,6 +210,24 @@ def as_api_error(exc: Exception) -> ApiError:
     return ApiError(500, ApiCode.INTERNAL, "an unexpected error occurred; quote the request id")
 
 
+def unavailable(exc: TransientError) -> str:
+    """What a client is told is unavailable ("storage", "warehouse"): never the detail, which
+    names paths and driver errors. Errors raised without a name get that of the repository
+    module that raised them."""
+    if exc.dependency:
+        return exc.dependency
+    raised_in = ""
+    frame = exc.__traceback__
+    while frame is not None:
+        module = str(frame.tb_frame.f_globals.get("__name__", ""))
+        if module.startswith("core.repository"):
+            raised_in = module
+        frame = frame.tb_next
+    if "warehouse" in raised_in:
+        return "warehouse"
+    return "storage" if raised_in else "a dependency"
+
+
 def restore_state(exc: Archived) -> dict[str, Any]:
     state = exc.state
     return {
@@ -220,7 +238,15 @@ def restore_state(exc: Archived) -> dict[str, Any]:
 
 
 async def handle_exception(request: Request, exc: Exception) -> JSONResponse:
-    """The one exception handler the app registers for every kind of refusal."""
+    """The one exception handler the app registers for every kind of refusal. What made a
+    dependency unavailable goes to the log, with the request id, not to the client."""
+    if isinstance(exc, TransientError):
+        log.warning(
+            "%s unavailable: %s",
+            unavailable(exc),
+            exc.detail,
+            extra={"request_id": request.scope.get("state", {}).get("request_id")},
+        )
     return problem_response(request, as_api_error(exc))
 
 
@@ -334,7 +360,7 @@ PROBLEM_DOCS: dict[int, ProblemDoc] = {
         "A dependency is unavailable; retry after Retry-After seconds",
         ApiCode.UNAVAILABLE,
         "Service unavailable",
-        "a dependency is unavailable, retry in 5 s: the database cannot be reached",
+        "warehouse unavailable, retry in 5 s",
         headers={
             "Retry-After": {
                 "description": "Seconds to wait before retrying.",
