@@ -10,7 +10,7 @@ from fastapi.security import APIKeyHeader
 from core.bootstrap import Context
 from core.config import Settings
 from core.stats_scope import sees_every_customer
-from services.upload_api.auth import API_KEY_HEADER, Authenticator
+from services.upload_api.auth import API_KEY_HEADER, Authenticator, presented_key
 
 api_key_scheme = APIKeyHeader(
     name=API_KEY_HEADER,
@@ -35,6 +35,8 @@ def current_customer(
     """The caller's customer id; 401 when the request does not say who it is."""
     auth: Authenticator = request.app.state.auth
     event: dict[str, Any] | None = request.scope.get("aws.event")
+    if api_key is not None:
+        api_key = presented_key(request.headers)  # one, not the first of several
     customer = auth.customer(api_key, event)
     request.state.customer = customer  # for the request log line
     return customer

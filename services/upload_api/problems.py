@@ -98,7 +98,9 @@ class Problem(BaseModel):
     status: int = Field(description="The HTTP status code.")
     detail: str = Field(description="What went wrong with this request.")
     code: str = Field(description="Stable machine code (see core/errors.py and ApiCode).")
-    instance: str | None = Field(default=None, description="The request path.")
+    instance: str | None = Field(
+        default=None, description=f"The request path (its first {INSTANCE_CHARS} characters)."
+    )
     request_id: str | None = Field(default=None, description="Echo of X-Request-Id.")
 
 
@@ -135,7 +137,7 @@ def problem_response(request: Request, error: ApiError) -> JSONResponse:
         "status": error.status,
         "detail": error.detail,
         "code": error.code,
-        "instance": request.url.path,
+        "instance": request.url.path[:INSTANCE_CHARS],
         "request_id": request.scope.get("state", {}).get("request_id"),
         **error.extensions,
     }
@@ -297,7 +299,7 @@ PROBLEM_DOCS: dict[int, ProblemDoc] = {
         "the multipart body has no part named `file` (parts found: `image`)",
     ),
     401: ProblemDoc(
-        "Missing or wrong X-API-Key",
+        "Missing or wrong X-API-Key, or more than one (`duplicate_api_key`)",
         ApiCode.UNAUTHORIZED,
         "Unauthorized",
         "send your API key in the X-API-Key header",

@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from core.models import Source, customer_id_problem
 from core.stats_scope import range_problem, read_stats
-from services.upload_api.auth import API_KEY_HEADER, Authenticator
+from services.upload_api.auth import Authenticator, presented_key
 from services.upload_api.dashboard.page import (
     DEFAULT_DAYS,
     MAX_DAYS,
@@ -50,11 +50,11 @@ def _basic_password(header: str | None) -> str | None:
 def dashboard_customer(request: Request) -> str:
     """The caller, from X-API-Key, the Basic password, or API Gateway's authoriser."""
     auth: Authenticator = request.app.state.auth
-    key = request.headers.get(API_KEY_HEADER) or _basic_password(
-        request.headers.get("Authorization")
-    )
     event: dict[str, Any] | None = request.scope.get("aws.event")
     try:
+        key = presented_key(request.headers) or _basic_password(
+            request.headers.get("Authorization")
+        )
         customer = auth.customer(key, event)
     except ApiError as error:
         if error.status == 401 and auth.mode == "keys":
