@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from core.budget import decoding
 from core.errors import ErrorCode, NotFound, PermanentError, TransientError
 from core.models import (
     IngestRequest,
@@ -104,7 +105,8 @@ def _store(source: _Source, ctx: Context) -> Manifest | PermanentError:
             if existing is not None:  # the customer sent these bytes before: nothing to encode
                 return existing
             try:
-                processed = process(source.data, ctx.settings)  # sniff, limits, decode, renditions
+                with decoding(source.data, ctx.settings):  # waits its turn in the decode budget
+                    processed = process(source.data, ctx.settings)  # sniff, limits, decode, ...
             except PermanentError as refusal:
                 return refusal
             return _write_objects(ctx.objects, source, processed)

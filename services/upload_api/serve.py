@@ -23,9 +23,11 @@ def source_dirs() -> list[str]:
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from core.budget import tune_allocator
     from core.config import get_settings
 
     settings = get_settings()  # a bad setting stops here, naming its variable
+    tune_allocator()  # before uvicorn's threads exist
     shown = "localhost" if args.host in {"0.0.0.0", "::"} else args.host  # noqa: S104
     base = f"http://{shown}:{args.port}"
     print(f"imgpipe upload API on {base}", flush=True)

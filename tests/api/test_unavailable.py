@@ -78,13 +78,13 @@ def test_a_warehouse_outage_is_a_generic_503_without_the_drivers_error(
     from core.repository.migrations import upgrade
 
     upgrade(postgres_url_via_proxy)
-    with _client(make_settings(database_url=postgres_url_via_proxy)) as client:
-        with postgres_proxy.down():
-            response = client.post(
-                "/v1/images",
-                content=jpeg_photo(320, 200),
-                headers={**IMAGE_HEADERS, "X-Request-Id": "req-warehouse-down"},
-            )
+    settings = make_settings(database_url=postgres_url_via_proxy)
+    with _client(settings) as client, postgres_proxy.down():
+        response = client.post(
+            "/v1/images",
+            content=jpeg_photo(320, 200),
+            headers={**IMAGE_HEADERS, "X-Request-Id": "req-warehouse-down"},
+        )
     assert response.status_code == 503
     assert response.json()["detail"].startswith("warehouse unavailable, retry in ")
     assert not [word for word in INTERNALS if word in response.text], response.text
