@@ -323,6 +323,12 @@ PROBLEM_DOCS: dict[int, ProblemDoc] = {
         "Not found",
         "image 3f1e5a52-8a0c-5b8e-9d27-52c1f6d1a0b4 does not exist",
     ),
+    408: ProblemDoc(
+        "The body stopped arriving: no bytes for longer than the read timeout",
+        ApiCode.REQUEST_TIMEOUT,
+        "Request timeout",
+        "no part of the request body arrived for 30 s",
+    ),
     409: ProblemDoc(
         "Conflict: archived rendition, or Idempotency-Key reused with another body",
         ApiCode.IDEMPOTENCY_CONFLICT,

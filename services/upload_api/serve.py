@@ -5,6 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+# Request line and headers together; h11's default is 16 KiB, nginx's 4 buffers of 8 KiB.
+MAX_HEAD_BYTES = 32 * 1024
+# Connections and requests at once: beyond them uvicorn answers 503. Bodies (up to
+# max_request_bytes each) are held in memory beside the decode budget: 64 of 1 MB images is
+# 64 MB, 64 of the largest 25 MiB uploads would be 1.6 GB, which only a proxy in front bounds.
+MAX_CONCURRENCY = 64
+KEEP_ALIVE_SECONDS = 5
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
@@ -45,5 +53,11 @@ def run(args: argparse.Namespace) -> int:
         reload_dirs=source_dirs() if args.reload else None,
         access_log=False,  # the app logs one JSON line per request itself
         log_level=settings.log_level.lower(),
+        # h11, not httptools: httptools buffers a header of any size (an 8 MB one was served),
+        # h11 refuses a request head over its bound. The protocol adds a header deadline.
+        http="services.upload_api.http11:HeaderDeadlineProtocol",
+        h11_max_incomplete_event_size=MAX_HEAD_BYTES,
+        limit_concurrency=MAX_CONCURRENCY,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
     return 0

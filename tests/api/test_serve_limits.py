@@ -37,9 +37,41 @@ def _connect(base: str) -> socket.socket:
     return socket.create_connection((host, port), timeout=30)
 
 
+def _answer(sock: socket.socket) -> bytes:
+    """What the server sends until it closes the connection (or resets it)."""
+    received = b""
+    try:
+        while chunk := sock.recv(65536):
+            received += chunk
+    except ConnectionResetError:
+        pass
+    return received
+
+
+def _send_all(sock: socket.socket, data: bytes) -> bool:
+    """Send `data`; False when the server closed the connection first (it refused it)."""
+    try:
+        sock.sendall(data)
+    except (BrokenPipeError, ConnectionResetError):
+        return False
+    return True
+
+
 def _head(method: str, path: str, *headers: str) -> bytes:
     lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", *headers]
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def _image_post_head(content_length: int, request_id: str) -> bytes:
+    """The head of a POST /v1/images that announces `content_length` bytes of JPEG."""
+    return _head(
+        "POST",
+        "/v1/images",
+        f"X-API-Key: {KEYS['acme']}",
+        "Content-Type: image/jpeg",
+        f"Content-Length: {content_length}",
+        f"X-Request-Id: {request_id}",
+    )
 
 
 def _log_lines(log: Path, request_id: str, *, timeout: float = 10) -> list[dict[str, object]]:
@@ -53,23 +85,62 @@ def _log_lines(log: Path, request_id: str, *, timeout: float = 10) -> list[dict[
         time.sleep(0.1)
 
 
+def _refused(status_line: bytes) -> bool:
+    return status_line == b"" or status_line.split(b" ")[1][:1] == b"4"
+
+
+def test_an_8_mb_header_is_refused(server: tuple[str, Path]) -> None:
+    base, _ = server
+    with _connect(base) as sock:
+        head = _head("GET", "/healthz", "X-Big: " + "a" * 8_000_000)
+        sent = _send_all(sock, head)
+        answer = _answer(sock)
+    assert not sent or _refused(answer.split(b"\r\n", 1)[0]), answer[:200]
+    assert b"200 OK" not in answer
+
+
+def test_twenty_thousand_headers_are_refused(server: tuple[str, Path]) -> None:
+    base, _ = server
+    with _connect(base) as sock:
+        sent = _send_all(sock, _head("GET", "/healthz", *(f"X-H{n}: v" for n in range(20_000))))
+        answer = _answer(sock)
+    assert not sent or _refused(answer.split(b"\r\n", 1)[0]), answer[:200]
+    assert b"200 OK" not in answer
+
+
+def test_headers_that_stall_are_dropped_after_the_read_timeout(server: tuple[str, Path]) -> None:
+    base, _ = server
+    with _connect(base) as silent, _connect(base) as trickling:
+        trickling.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        started = time.monotonic()
+        for _ in range(6):  # a byte now and then does not extend the deadline
+            time.sleep(READ_TIMEOUT / 4)
+            if not _send_all(trickling, b"X"):
+                break
+        assert _answer(trickling) == b""
+        assert _answer(silent) == b""  # connected, sent nothing
+    assert time.monotonic() - started < READ_TIMEOUT * 3
+
+
+def test_a_body_that_stalls_is_answered_408(server: tuple[str, Path]) -> None:
+    base, _ = server
+    request_id = uuid.uuid4().hex
+    with _connect(base) as sock:
+        sock.sendall(_image_post_head(100_000, request_id) + b"\xff\xd8\xff" * 100)
+        started = time.monotonic()
+        answer = _answer(sock)
+    assert answer.startswith(b"HTTP/1.1 408 "), answer[:200]
+    assert b'"code":"request_timeout"' in answer
+    assert READ_TIMEOUT * 0.9 <= time.monotonic() - started < READ_TIMEOUT * 3
+
+
 def test_a_client_that_disconnects_mid_body_is_a_499_not_a_server_error(
     server: tuple[str, Path],
 ) -> None:
     base, log = server
     request_id = uuid.uuid4().hex
     with _connect(base) as sock:
-        sock.sendall(
-            _head(
-                "POST",
-                "/v1/images",
-                f"X-API-Key: {KEYS['acme']}",
-                "Content-Type: image/jpeg",
-                "Content-Length: 1000000",
-                f"X-Request-Id: {request_id}",
-            )
-            + b"\xff\xd8\xff" * 10_000
-        )
+        sock.sendall(_image_post_head(1_000_000, request_id) + b"\xff\xd8\xff" * 10_000)
         time.sleep(0.2)
     lines = _log_lines(log, request_id)
     access = [line for line in lines if line["logger"] == "imgpipe.api.access"]

@@ -100,7 +100,7 @@ Since = Annotated[
     response_model=ImageOut,
     responses={
         **stored_image_responses("Already stored for this customer"),
-        **documented(400, 401, 409, 413, 415, 422, 503),
+        **documented(400, 401, 408, 409, 413, 415, 422, 503),
     },
     openapi_extra=IMAGE_BODY,
 )
@@ -265,7 +265,7 @@ def _matches(if_none_match: str, etag: str) -> bool:
         202: ok_response(
             example(ImageOut), "Restore requested; GET the image to follow it", IMAGE_LINKS
         ),
-        **documented(400, 401, 404, 409, 422, 503),
+        **documented(400, 401, 404, 408, 409, 422, 503),
     },
 )
 async def restore_image(

@@ -38,7 +38,7 @@ UploadId = Annotated[
     response_model=UploadOut,
     responses={
         201: ok_response(example(UploadOut), "Where and how to send the image", UPLOAD_LINKS),
-        **documented(400, 401, 409, 413, 422, 503),
+        **documented(400, 401, 408, 409, 413, 422, 503),
     },
 )
 async def create_upload(
