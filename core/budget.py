@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
 import io
 import os
 import threading
@@ -191,12 +190,10 @@ MMAP_THRESHOLD = 1024 * 1024
 
 @cache
 def _glibc() -> ctypes.CDLL | None:
-    """The C library when it is glibc (malloc_trim and mallopt are glibc's own)."""
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return None
+    """The C library the interpreter runs on, when it is glibc (malloc_trim and mallopt are
+    glibc's own). Looked up among the process's symbols: find_library would run ldconfig."""
     try:
-        libc = ctypes.CDLL(name)
+        libc = ctypes.CDLL(None)
     except OSError:
         return None
     return libc if hasattr(libc, "malloc_trim") and hasattr(libc, "mallopt") else None
