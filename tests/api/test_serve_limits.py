@@ -108,6 +108,14 @@ def test_twenty_thousand_headers_are_refused(server: tuple[str, Path]) -> None:
     assert b"200 OK" not in answer
 
 
+def test_a_head_over_32_kib_sent_at_once_is_a_431(server: tuple[str, Path]) -> None:
+    base, _ = server
+    padding = {f"X-Pad-{n}": "v" * 100 for n in range(400)}  # 40 KB, one read for the server
+    assert httpx.get(f"{base}/healthz", headers=padding).status_code == 431
+    fits = {f"X-Pad-{n}": "v" * 100 for n in range(250)}  # 27 KB
+    assert httpx.get(f"{base}/healthz", headers=fits).status_code == 200
+
+
 def test_headers_that_stall_are_dropped_after_the_read_timeout(server: tuple[str, Path]) -> None:
     base, _ = server
     with _connect(base) as silent, _connect(base) as trickling:
