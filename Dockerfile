@@ -50,12 +50,16 @@ FROM source AS source-loader
 RUN rm -rf services/upload_api services/stream_worker
 
 # ---- final images: the Lambda base, the locked packages, the code; no pip cache, no compiler --
+# glibc's allocator: two arenas, and blocks of 8 MiB and more straight from mmap, so that the
+# memory of a burst of large decodes goes back to the system (README: the decode budget).
 FROM ${LAMBDA_BASE} AS upload-api
+ENV MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=8388608
 COPY --from=deps-upload-api /opt/deps ${LAMBDA_TASK_ROOT}
 COPY --from=source-upload-api /src ${LAMBDA_TASK_ROOT}
 CMD ["services.upload_api.lambda_handler.handler"]
 
 FROM ${LAMBDA_BASE} AS stream-worker
+ENV MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=8388608
 COPY --from=deps-stream-worker /opt/deps ${LAMBDA_TASK_ROOT}
 COPY --from=source-stream-worker /src ${LAMBDA_TASK_ROOT}
 CMD ["services.stream_worker.lambda_handler.handler"]

@@ -130,6 +130,19 @@ class Settings(BaseSettings):
     ingest_workers: int = Field(
         default=2, ge=1, le=64, description="Threads that process a batch (Pillow frees the GIL)."
     )
+    decode_budget_bytes: int = Field(
+        default=768 * MiB,
+        ge=1,
+        description="Decoded pixel bytes in flight in one process, estimated from each image's "
+        "header before decoding; an image larger than all of it runs alone.",
+    )
+    decode_budget_wait_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        le=300,
+        description="How long an image waits for room in the decode budget before the request "
+        "is answered 503 (a stream batch is retried).",
+    )
 
     # Upload API.
     auth: Literal["keys", "gateway", "open"] | None = Field(
@@ -164,6 +177,13 @@ class Settings(BaseSettings):
     )
     max_request_bytes: int | None = Field(
         default=None, ge=1, description="Largest request body; defaults to max_bytes + 64 KiB."
+    )
+    read_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="imgpipe serve: longest wait for a request's headers (the connection is "
+        "dropped) or for the next bytes of its body (answered 408).",
     )
     log_level: str = Field(default="INFO", description="Log level of the imgpipe loggers.")
 

@@ -74,12 +74,18 @@ class PermanentError(ImgpipeError):
 
 
 class TransientError(ImgpipeError):
-    """A dependency is unreachable, throttled or timed out. Nothing is half-written; retry later."""
+    """A dependency is unreachable, throttled or timed out. Nothing is half-written; retry later.
 
-    def __init__(self, detail: str, *, retry_after: float = 1.0) -> None:
+    `detail` is for the log (it may name paths and driver errors); `dependency` is what a
+    client may be told is unavailable ("storage", "warehouse"), when the raiser knows it."""
+
+    def __init__(
+        self, detail: str, *, retry_after: float = 1.0, dependency: str | None = None
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.retry_after = retry_after
+        self.dependency = dependency
 
 
 class NotFound(ImgpipeError):
@@ -110,6 +116,31 @@ class Archived(ImgpipeError):
         super().__init__(f"archived: {key} ({state.storage_class})")
         self.key = key
         self.state = state
+
+
+class Forbidden(ImgpipeError):
+    """The caller is known but may not read what it asked for (another customer's numbers)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"forbidden: {detail}")
+        self.detail = detail
+
+
+class UploadNotReceived(ImgpipeError):
+    """A direct upload is completed before its object arrived. Nothing is recorded: completing
+    it again once the object is sent succeeds."""
+
+    def __init__(self, upload_id: str) -> None:
+        super().__init__(f"upload {upload_id} has no object yet")
+        self.upload_id = upload_id
+
+
+class UploadClosed(ImgpipeError):
+    """An object is sent to a direct upload that was completed already."""
+
+    def __init__(self, upload_id: str) -> None:
+        super().__init__(f"upload {upload_id} is completed")
+        self.upload_id = upload_id
 
 
 class ConfigError(ImgpipeError):

@@ -80,6 +80,18 @@ def open_rendition(
     return record, info
 
 
+def presigned_rendition_url(record: RenditionRecord, ctx: Context) -> str | None:
+    """A short-lived URL where storage serves the rendition itself (S3), or None when the app
+    serves the bytes (the folder store: see read_rendition)."""
+    if ctx.objects.urls_served_by_app:
+        return None
+    return ctx.objects.presign_get(record.key)
+
+
+def read_rendition(record: RenditionRecord, ctx: Context) -> bytes:
+    return ctx.objects.get(record.key)
+
+
 def request_restore(
     image_id: uuid.UUID,
     customer_id: str,

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from core import facts
+from core.budget import decoding
 from core.errors import ErrorCode, NotFound, PermanentError, TransientError
 from core.layout import IMMUTABLE_CACHE_CONTROL, MANIFEST_CACHE_CONTROL, manifest_key, rendition_key
 from core.limits import refuse_if_too_large
@@ -66,7 +67,8 @@ def _ingest_one(request: IngestRequest, ctx: Context) -> IngestResult:
         with _IMAGE_LOCKS.hold(image_id):  # same image, same process: one encodes, one finds
             manifest = _stored_manifest(ctx.objects, image_id)
             if manifest is None:
-                processed = process(data, ctx.settings.processing)  # steps 1-5
+                with decoding(data, ctx.settings):  # waits its turn in the decode budget
+                    processed = process(data, ctx.settings.processing)  # steps 1-5
                 manifest = _store(ctx, request, image_id, processed)  # step 7
     except PermanentError as refusal:
         return _result(request, started, len(data), refusal=refusal)

@@ -94,13 +94,15 @@ _ulid_last = (0, 0)  # (milliseconds, random part) of the last id made in this p
 
 
 def new_ulid(now: datetime | None = None) -> str:
-    """A ULID; ids made in one process are strictly increasing, even within a millisecond."""
+    """A ULID of `now` (default: the clock); ids made in one process within one millisecond
+    are strictly increasing. Its time is always the moment given: a clock set back makes
+    older-looking ids, which the loader's settle window is there for."""
     global _ulid_last  # noqa: PLW0603 - monotonic within the process is the point
     ms = int((now.timestamp() if now else time.time()) * 1000)
     with _ulid_lock:
         last_ms, last_random = _ulid_last
-        if ms <= last_ms:
-            ms, random_part = last_ms, last_random + 1
+        if ms == last_ms:
+            random_part = last_random + 1
         else:
             random_part = int.from_bytes(os.urandom(10), "big") >> 1  # room to count up
         _ulid_last = (ms, random_part)

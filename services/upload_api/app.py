@@ -121,7 +121,11 @@ def create_app(
     install_docs(app)
     # Added inside out: the last one added sees the request first.
     app.add_middleware(HeadAsGetMiddleware)
-    app.add_middleware(BodyLimitMiddleware, limit=ctx.settings.request_limit)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        limit=ctx.settings.request_limit,
+        read_timeout=ctx.settings.read_timeout_seconds,
+    )
     app.add_middleware(RequestLogMiddleware)  # sees every request and every error as sent
     app.add_middleware(SecurityHeadersMiddleware)  # cannot fail; covers the log's last-resort 500
     if ctx.settings.cors_origins:  # outermost: a preflight is answered before auth or limits

@@ -10,6 +10,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from starlette.datastructures import Headers
+
 from core.config import Settings, parse_api_keys, running_on_lambda
 from core.errors import ConfigError
 from core.models import customer_id_problem
@@ -169,5 +171,17 @@ def customer_from_authorizer(event: dict[str, Any] | None) -> str | None:
     return None
 
 
-def _unauthorized(detail: str) -> ApiError:
-    return ApiError(401, ApiCode.UNAUTHORIZED, detail, headers={"WWW-Authenticate": API_KEY_HEADER})
+def presented_key(headers: Headers) -> str | None:
+    """The request's X-API-Key. Two of them are refused rather than one picked: a proxy and
+    a client that each add one must not have the first (or last) silently win."""
+    keys = headers.getlist(API_KEY_HEADER)
+    if len(keys) > 1:
+        raise _unauthorized(
+            f"the request carries {len(keys)} {API_KEY_HEADER} headers; send exactly one",
+            code=ApiCode.DUPLICATE_API_KEY,
+        )
+    return keys[0] if keys else None
+
+
+def _unauthorized(detail: str, code: str = ApiCode.UNAUTHORIZED) -> ApiError:
+    return ApiError(401, code, detail, headers={"WWW-Authenticate": API_KEY_HEADER})

@@ -9,7 +9,8 @@ from fastapi.security import APIKeyHeader
 
 from core.bootstrap import Context
 from core.config import Settings
-from services.upload_api.auth import API_KEY_HEADER, Authenticator
+from core.stats_scope import sees_every_customer
+from services.upload_api.auth import API_KEY_HEADER, Authenticator, presented_key
 
 api_key_scheme = APIKeyHeader(
     name=API_KEY_HEADER,
@@ -34,9 +35,18 @@ def current_customer(
     """The caller's customer id; 401 when the request does not say who it is."""
     auth: Authenticator = request.app.state.auth
     event: dict[str, Any] | None = request.scope.get("aws.event")
+    if api_key is not None:
+        api_key = presented_key(request.headers)  # one, not the first of several
     customer = auth.customer(api_key, event)
     request.state.customer = customer  # for the request log line
     return customer
+
+
+def is_admin(caller: str, request: Request) -> bool:
+    """Whether the caller sees every customer's statistics (see core.stats_scope)."""
+    auth: Authenticator = request.app.state.auth
+    authenticated = auth.mode != "open"
+    return sees_every_customer(caller, get_settings(request), authenticated=authenticated)
 
 
 ContextDep = Annotated[Context, Depends(get_context)]

@@ -4,10 +4,11 @@ A record lives at `idempotency/{sha256(customer)[:32]}/{sha256(key)}.json` (core
 holds the fingerprint of the request (method, route and a digest of what was sent: the image's
 sha256, or the JSON body) and the response that was given (status, body, a few headers). The
 same key with the same fingerprint replays that response; with another fingerprint it is
-refused with 409. Responses that a retry could change (401, 409, 5xx) are not kept. Within one
-process, requests with the same key take turns; across containers two first attempts may both
-run, which ingest's own idempotency makes harmless. Records are small; the bucket's lifecycle
-rule expires `idempotency/` after IMGPIPE_IDEMPOTENCY_EXPIRE_DAYS.
+refused with 409. Responses that a retry could change (401, 409, 5xx, a direct upload completed
+before its image arrived) are not kept. Within one process, requests with the same key take
+turns; across containers two first attempts may both run, which ingest's own idempotency makes
+harmless. Records are small; the bucket's lifecycle rule expires `idempotency/` after
+IMGPIPE_IDEMPOTENCY_EXPIRE_DAYS.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from core import layout
+from core.bootstrap import Context
 from core.errors import NotFound, TransientError
 from core.repository.objects import ObjectStore
 from services.upload_api.problems import (
@@ -89,7 +91,7 @@ _waiting: dict[str, int] = {}
 
 async def idempotent(
     request: Request,
-    objects: ObjectStore,
+    ctx: Context,
     *,
     customer_id: str,
     idempotency_key: str | None,
@@ -99,6 +101,7 @@ async def idempotent(
     """produce()'s response, or the one kept for this key; refusals are kept like answers."""
     if idempotency_key is None:
         return await produce()
+    objects = ctx.objects
     key = layout.idempotency_key(customer_id, idempotency_key)
     lock = _locks.setdefault(key, asyncio.Lock())
     _waiting[key] = _waiting.get(key, 0) + 1
@@ -114,13 +117,17 @@ async def idempotent(
                         "use a new key for a new request",
                     )
                 return stored.response()
+            kept = True
             try:
                 response = await produce()
             except HANDLED as exc:
                 if isinstance(exc, TransientError):
                     raise
-                response = problem_response(request, as_api_error(exc))
-            if response.status_code < 500 and response.status_code not in _UNKEPT_STATUSES:
+                refusal = as_api_error(exc)
+                kept = refusal.kept
+                response = problem_response(request, refusal)
+            status = response.status_code
+            if kept and status < 500 and status not in _UNKEPT_STATUSES:
                 headers = {
                     name: response.headers[name]
                     for name in KEPT_HEADERS

@@ -1,12 +1,15 @@
-"""The body limit, enforced while the body is read: 413 long before a huge body is in memory."""
+"""Bounds on reading a body: its size (413 long before a huge body is in memory) and the wait
+for its next bytes (408: uvicorn has no body read timeout of its own)."""
 
 from __future__ import annotations
+
+import asyncio
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.errors import ErrorCode
-from services.upload_api.problems import ApiError, problem_response
+from services.upload_api.problems import ApiCode, ApiError, problem_response
 
 
 class RequestTooLarge(ApiError):
@@ -21,13 +24,27 @@ class RequestTooLarge(ApiError):
         )
 
 
+class RequestTimeout(ApiError):
+    def __init__(self, seconds: float) -> None:
+        super().__init__(
+            408,
+            ApiCode.REQUEST_TIMEOUT,
+            f"no part of the request body arrived for {seconds:g} s",
+            headers={"Connection": "close"},
+        )
+
+
 class BodyLimitMiddleware:
     """Refuses a declared Content-Length over the limit before reading anything, and counts the
-    bytes of the receive stream otherwise (chunked bodies), raising RequestTooLarge mid-read."""
+    bytes of the receive stream otherwise (chunked bodies), raising RequestTooLarge mid-read.
+    While the body is incomplete, each wait for more of it lasts at most `read_timeout`
+    seconds (RequestTimeout); once it is complete, receive is left alone (it then waits for
+    the client to go away, as long as a response streams)."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, read_timeout: float | None = None) -> None:
         self.app = app
         self.limit = limit
+        self.read_timeout = read_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -40,12 +57,21 @@ class BodyLimitMiddleware:
             )
             return
         received = 0
+        complete = False
         response_started = False
 
         async def counting_receive() -> Message:
-            nonlocal received
-            message = await receive()
+            nonlocal received, complete
+            if complete or self.read_timeout is None:
+                message = await receive()
+            else:
+                try:
+                    async with asyncio.timeout(self.read_timeout):
+                        message = await receive()
+                except TimeoutError:
+                    raise RequestTimeout(self.read_timeout) from None
             if message["type"] == "http.request":
+                complete = not message.get("more_body", False)
                 received += len(message.get("body", b""))
                 if received > self.limit:
                     raise RequestTooLarge(self.limit)
@@ -59,7 +85,7 @@ class BodyLimitMiddleware:
 
         try:
             await self.app(scope, counting_receive, tracking_send)
-        except RequestTooLarge as error:
+        except (RequestTooLarge, RequestTimeout) as error:
             if response_started:
                 raise
             await problem_response(Request(scope), error)(scope, receive, send)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -14,9 +15,22 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.errors import TITLES as PIPELINE_TITLES
-from core.errors import Archived, ErrorCode, NotFound, PermanentError, TransientError
+from core.errors import (
+    Archived,
+    ErrorCode,
+    Forbidden,
+    NotFound,
+    PermanentError,
+    TransientError,
+    UploadClosed,
+    UploadNotReceived,
+)
+
+log = logging.getLogger("imgpipe.api")
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+# A problem names the path it answers, but a path of megabytes must not make a problem of them.
+INSTANCE_CHARS = 256
 
 
 class ApiCode(StrEnum):
@@ -31,6 +45,9 @@ class ApiCode(StrEnum):
     ARCHIVED = "archived"
     IDEMPOTENCY_CONFLICT = "idempotency_conflict"
     INVALID_SIGNATURE = "invalid_signature"
+    DUPLICATE_API_KEY = "duplicate_api_key"
+    UPLOAD_COMPLETED = "upload_completed"
+    REQUEST_TIMEOUT = "request_timeout"
     UNAVAILABLE = "unavailable"
     INTERNAL = "internal_error"
 
@@ -45,6 +62,9 @@ TITLES: dict[str, str] = {
     ApiCode.ARCHIVED: "Rendition archived",
     ApiCode.IDEMPOTENCY_CONFLICT: "Idempotency key reused",
     ApiCode.INVALID_SIGNATURE: "Invalid signature",
+    ApiCode.DUPLICATE_API_KEY: "More than one API key",
+    ApiCode.UPLOAD_COMPLETED: "Upload completed",
+    ApiCode.REQUEST_TIMEOUT: "Request timeout",
     ApiCode.UNAVAILABLE: "Service unavailable",
     ApiCode.INTERNAL: "Internal error",
 }
@@ -78,12 +98,15 @@ class Problem(BaseModel):
     status: int = Field(description="The HTTP status code.")
     detail: str = Field(description="What went wrong with this request.")
     code: str = Field(description="Stable machine code (see core/errors.py and ApiCode).")
-    instance: str | None = Field(default=None, description="The request path.")
+    instance: str | None = Field(
+        default=None, description=f"The request path (its first {INSTANCE_CHARS} characters)."
+    )
     request_id: str | None = Field(default=None, description="Echo of X-Request-Id.")
 
 
 class ApiError(Exception):
-    """A refusal raised by a route; turned into a problem response by the app's handlers."""
+    """A refusal raised by a route; turned into a problem response by the app's handlers.
+    `kept` False: an Idempotency-Key does not replay it, as a retry may be answered otherwise."""
 
     def __init__(
         self,
@@ -93,6 +116,7 @@ class ApiError(Exception):
         *,
         title: str | None = None,
         headers: dict[str, str] | None = None,
+        kept: bool = True,
         **extensions: Any,
     ) -> None:
         super().__init__(f"{status} {code}: {detail}")
@@ -101,6 +125,7 @@ class ApiError(Exception):
         self.detail = detail
         self.title = title or ALL_TITLES.get(code) or code.replace("_", " ").capitalize()
         self.headers = headers or {}
+        self.kept = kept
         self.extensions = extensions
 
 
@@ -112,7 +137,7 @@ def problem_response(request: Request, error: ApiError) -> JSONResponse:
         "status": error.status,
         "detail": error.detail,
         "code": error.code,
-        "instance": request.url.path,
+        "instance": request.url.path[:INSTANCE_CHARS],
         "request_id": request.scope.get("state", {}).get("request_id"),
         **error.extensions,
     }
@@ -132,10 +157,26 @@ def as_api_error(exc: Exception) -> ApiError:
         return ApiError(
             503,
             ApiCode.UNAVAILABLE,
-            f"a dependency is unavailable, retry in {seconds} s: {exc.detail}",
+            f"{unavailable(exc)} unavailable, retry in {seconds} s",
             headers={"Retry-After": str(seconds)},
             retry_after=seconds,
         )
+    if isinstance(exc, UploadNotReceived):
+        return ApiError(
+            404,
+            ErrorCode.SOURCE_NOT_FOUND,
+            f"nothing has been sent for upload {exc.upload_id} yet: send the image to its URL, "
+            "then complete it again",
+            kept=False,
+        )
+    if isinstance(exc, UploadClosed):
+        return ApiError(
+            409,
+            ApiCode.UPLOAD_COMPLETED,
+            f"upload {exc.upload_id} is completed and takes no new object; start a new upload",
+        )
+    if isinstance(exc, Forbidden):
+        return ApiError(403, ApiCode.FORBIDDEN, exc.detail)
     if isinstance(exc, NotFound):
         return ApiError(404, ApiCode.NOT_FOUND, f"{exc.what} does not exist")
     if isinstance(exc, Archived):
@@ -171,6 +212,24 @@ def as_api_error(exc: Exception) -> ApiError:
     return ApiError(500, ApiCode.INTERNAL, "an unexpected error occurred; quote the request id")
 
 
+def unavailable(exc: TransientError) -> str:
+    """What a client is told is unavailable ("storage", "warehouse"): never the detail, which
+    names paths and driver errors. Errors raised without a name get that of the repository
+    module that raised them."""
+    if exc.dependency:
+        return exc.dependency
+    raised_in = ""
+    frame = exc.__traceback__
+    while frame is not None:
+        module = str(frame.tb_frame.f_globals.get("__name__", ""))
+        if module.startswith("core.repository"):
+            raised_in = module
+        frame = frame.tb_next
+    if "warehouse" in raised_in:
+        return "warehouse"
+    return "storage" if raised_in else "a dependency"
+
+
 def restore_state(exc: Archived) -> dict[str, Any]:
     state = exc.state
     return {
@@ -181,7 +240,15 @@ def restore_state(exc: Archived) -> dict[str, Any]:
 
 
 async def handle_exception(request: Request, exc: Exception) -> JSONResponse:
-    """The one exception handler the app registers for every kind of refusal."""
+    """The one exception handler the app registers for every kind of refusal. What made a
+    dependency unavailable goes to the log, with the request id, not to the client."""
+    if isinstance(exc, TransientError):
+        log.warning(
+            "%s unavailable: %s",
+            unavailable(exc),
+            exc.detail,
+            extra={"request_id": request.scope.get("state", {}).get("request_id")},
+        )
     return problem_response(request, as_api_error(exc))
 
 
@@ -191,6 +258,9 @@ HANDLED: tuple[type[Exception], ...] = (
     TransientError,
     NotFound,
     Archived,
+    Forbidden,
+    UploadNotReceived,
+    UploadClosed,
     RequestValidationError,
     StarletteHTTPException,
 )
@@ -229,7 +299,7 @@ PROBLEM_DOCS: dict[int, ProblemDoc] = {
         "the multipart body has no part named `file` (parts found: `image`)",
     ),
     401: ProblemDoc(
-        "Missing or wrong X-API-Key",
+        "Missing or wrong X-API-Key, or more than one (`duplicate_api_key`)",
         ApiCode.UNAUTHORIZED,
         "Unauthorized",
         "send your API key in the X-API-Key header",
@@ -247,10 +317,17 @@ PROBLEM_DOCS: dict[int, ProblemDoc] = {
         "this key sees only the statistics of customer 'acme'",
     ),
     404: ProblemDoc(
-        "No such resource for this customer",
+        "No such resource for this customer (or, completing an upload, no image sent yet: "
+        "`source_not_found`, which a retry after sending it does not replay)",
         ApiCode.NOT_FOUND,
         "Not found",
         "image 3f1e5a52-8a0c-5b8e-9d27-52c1f6d1a0b4 does not exist",
+    ),
+    408: ProblemDoc(
+        "The body stopped arriving: no bytes for longer than the read timeout",
+        ApiCode.REQUEST_TIMEOUT,
+        "Request timeout",
+        "no part of the request body arrived for 30 s",
     ),
     409: ProblemDoc(
         "Conflict: archived rendition, or Idempotency-Key reused with another body",
@@ -291,7 +368,7 @@ PROBLEM_DOCS: dict[int, ProblemDoc] = {
         "A dependency is unavailable; retry after Retry-After seconds",
         ApiCode.UNAVAILABLE,
         "Service unavailable",
-        "a dependency is unavailable, retry in 5 s: the database cannot be reached",
+        "warehouse unavailable, retry in 5 s",
         headers={
             "Retry-After": {
                 "description": "Seconds to wait before retrying.",

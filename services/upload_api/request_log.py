@@ -11,7 +11,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.upload_api.problems import ApiCode, ApiError, problem_response
@@ -20,6 +20,8 @@ log = logging.getLogger("imgpipe.api")
 access = logging.getLogger("imgpipe.api.access")
 
 REQUEST_ID_HEADER = "x-request-id"
+# nginx's status for a request its client closed before an answer: not a server error.
+CLIENT_CLOSED_REQUEST = 499
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:=+/-]{1,128}$")
 _RESERVED = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
@@ -43,15 +45,18 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(level: str = "INFO") -> None:
-    """JSON lines on stderr for the imgpipe loggers (CloudWatch on Lambda). Idempotent."""
-    root = logging.getLogger("imgpipe")
-    root.setLevel(level.upper())
-    if not any(getattr(h, "_imgpipe_json", False) for h in root.handlers):
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(JsonFormatter())
-        handler._imgpipe_json = True  # type: ignore[attr-defined]
-        root.addHandler(handler)
-        root.propagate = False
+    """JSON lines on stderr for the imgpipe loggers (CloudWatch on Lambda), and for
+    python-multipart's, whose warnings on a malformed body would otherwise reach stderr as
+    bare lines through logging's last resort. Idempotent."""
+    logging.getLogger("imgpipe").setLevel(level.upper())
+    for name in ("imgpipe", "python_multipart"):
+        logger = logging.getLogger(name)
+        if not any(getattr(h, "_imgpipe_json", False) for h in logger.handlers):
+            handler = logging.StreamHandler(sys.stderr)
+            handler.setFormatter(JsonFormatter())
+            handler._imgpipe_json = True  # type: ignore[attr-defined]
+            logger.addHandler(handler)
+            logger.propagate = False
 
 
 def document_request_id(schema: dict[str, Any]) -> dict[str, Any]:
@@ -111,6 +116,11 @@ class RequestLogMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except ClientDisconnect:
+            status = CLIENT_CLOSED_REQUEST  # nobody is left to answer
+            log.info(
+                "client disconnected before its request was read", extra={"request_id": request_id}
+            )
         except Exception:
             log.exception("unhandled error", extra={"request_id": request_id})
             if not response_started:

@@ -9,10 +9,9 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from core.bootstrap import Context
-from core.errors import ErrorCode, PermanentError
 from core.images import ImageView, StoredRendition
-from core.ingest import ingest
 from core.models import ImageRecord, IngestRequest, Manifest, RenditionRecord
+from core.uploads import Accepted, accept
 from services.upload_api.schemas import (
     ImageOut,
     ImageSummary,
@@ -111,29 +110,17 @@ def _storage(state: StoredRendition) -> StorageOut:
     )
 
 
-async def ingested(ctx: Context, job: IngestRequest) -> tuple[Manifest, bool]:
-    """Ingest one image: its manifest and whether it was a duplicate, or the refusal raised as
-    a PermanentError (a problem). TransientError propagates (503)."""
-    result = await run_in_threadpool(ingest, job, ctx)
-    if result.status == "rejected" or result.manifest is None:
-        raise PermanentError(
-            result.error_code or ErrorCode.INVALID_REQUEST, result.error_detail or "refused"
-        )
-    return result.manifest, result.status == "duplicate"
-
-
-def ingest_answer(request: Request, manifest: Manifest, *, duplicate: bool) -> JSONResponse:
+def accepted_answer(request: Request, accepted: Accepted) -> JSONResponse:
     """201 with the image when new, 200 with `duplicate: true` when this customer had sent
     the same bytes before."""
-    body = image_out(request, manifest, duplicate=duplicate)
+    body = image_out(request, accepted.manifest, accepted.stored, duplicate=accepted.duplicate)
     return JSONResponse(
         body.model_dump(mode="json"),
-        status_code=200 if duplicate else 201,
-        headers={"Location": image_url(request, manifest.image_id)},
+        status_code=200 if accepted.duplicate else 201,
+        headers={"Location": image_url(request, accepted.manifest.image_id)},
     )
 
 
 async def ingest_response(request: Request, ctx: Context, job: IngestRequest) -> JSONResponse:
-    """Ingest one image and answer it (see ingested and ingest_answer)."""
-    manifest, duplicate = await ingested(ctx, job)
-    return ingest_answer(request, manifest, duplicate=duplicate)
+    """Ingest one image and answer it (see accepted_answer); a refusal is raised."""
+    return accepted_answer(request, await run_in_threadpool(accept, job, ctx))

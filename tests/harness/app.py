@@ -55,13 +55,24 @@ def _environment(env: Mapping[str, str]) -> dict[str, str]:
 def serving(workdir: Path, env: Mapping[str, str]) -> Iterator[tuple[str, Path]]:
     """`imgpipe serve` (uvicorn, one worker) in a subprocess on a free port, in `workdir`, with
     `env` as its settings; yields its base URL and log file, and stops it afterwards."""
+    with serving_process(workdir, env) as (base, log, _):
+        yield base, log
+
+
+@contextlib.contextmanager
+def serving_process(
+    workdir: Path, env: Mapping[str, str]
+) -> Iterator[tuple[str, Path, subprocess.Popen[bytes]]]:
+    """As serving, and the server's process too (its pid, for /proc)."""
     port = free_port()
     log = workdir / f"serve-{port}.log"
     base = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "services.cli", "serve", "--port", str(port)]
     ready = answers_http(f"{base}/healthz")
-    with running(command, log, ready, what="imgpipe serve", env=_environment(env), cwd=workdir):
-        yield base, log
+    with running(
+        command, log, ready, what="imgpipe serve", env=_environment(env), cwd=workdir
+    ) as process:
+        yield base, log, process
 
 
 def run_imgpipe(

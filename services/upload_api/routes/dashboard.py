@@ -1,8 +1,9 @@
 """GET /dashboard: the key statistics as a page for people (HTML, inline SVG charts, no script).
 
-It reads the numbers with the same call as GET /v1/stats, `Warehouse.stats`. A browser cannot
-add an X-API-Key header to a link, so the page also takes the key as the password of HTTP Basic
-authentication (any user name): browsers ask for it themselves on a 401 that offers Basic.
+It reads the numbers with the same call as GET /v1/stats, `core.stats_scope.read_stats`. A
+browser cannot add an X-API-Key header to a link, so the page also takes the key as the password
+of HTTP Basic authentication (any user name): browsers ask for it themselves on a 401 that
+offers Basic.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
 from core.models import Source, customer_id_problem
-from services.upload_api.auth import API_KEY_HEADER, Authenticator
+from core.stats_scope import range_problem, read_stats
+from services.upload_api.auth import Authenticator, presented_key
 from services.upload_api.dashboard.page import (
     DEFAULT_DAYS,
     MAX_DAYS,
@@ -26,9 +28,8 @@ from services.upload_api.dashboard.page import (
     content_security_policy,
     render,
 )
-from services.upload_api.deps import ContextDep
+from services.upload_api.deps import ContextDep, is_admin
 from services.upload_api.problems import ApiError
-from services.upload_api.routes.stats import is_admin, scope
 
 router = APIRouter(tags=["dashboard"], include_in_schema=False)
 
@@ -49,11 +50,11 @@ def _basic_password(header: str | None) -> str | None:
 def dashboard_customer(request: Request) -> str:
     """The caller, from X-API-Key, the Basic password, or API Gateway's authoriser."""
     auth: Authenticator = request.app.state.auth
-    key = request.headers.get(API_KEY_HEADER) or _basic_password(
-        request.headers.get("Authorization")
-    )
     event: dict[str, Any] | None = request.scope.get("aws.event")
     try:
+        key = presented_key(request.headers) or _basic_password(
+            request.headers.get("Authorization")
+        )
         customer = auth.customer(key, event)
     except ApiError as error:
         if error.status == 401 and auth.mode == "keys":
@@ -110,10 +111,8 @@ def parse_view(
         return _with(default, error=str(error))
     until = until or (today if since is None or since <= today else since)
     since = since or _days_before(until, DEFAULT_DAYS - 1)
-    if since > until:
-        return _with(default, error=f"From ({since}) is after To ({until}).")
-    if (until - since).days + 1 > MAX_DAYS:
-        return _with(default, error=f"Pick a range of at most {MAX_DAYS} days.")
+    if (problem := range_problem(since, until, max_days=MAX_DAYS)) is not None:
+        return _with(default, error=f"{problem[0].upper()}{problem[1:]}.")
     return _with(default, since=since, until=until)
 
 
@@ -159,12 +158,14 @@ async def dashboard(
     if view.error:
         return HTMLResponse(render(None, view), status_code=422, headers=headers)
     requested = view.customer if admin else (customer_text or "").strip() or None
-    customer_id = scope(caller, requested, admin=admin)
     stats = await run_in_threadpool(
-        ctx.warehouse.stats,
+        read_stats,
+        caller,
+        ctx,
+        admin=admin,
         since=view.since,
         until=view.until,
         source=view.source,
-        customer_id=customer_id,
+        customer=requested,
     )
     return HTMLResponse(render(stats, view), headers=headers)

@@ -100,7 +100,7 @@ Since = Annotated[
     response_model=ImageOut,
     responses={
         **stored_image_responses("Already stored for this customer"),
-        **documented(400, 401, 409, 413, 415, 422, 503),
+        **documented(400, 401, 408, 409, 413, 415, 422, 503),
     },
     openapi_extra=IMAGE_BODY,
 )
@@ -127,7 +127,7 @@ async def post_image(
     )
     return await idempotent(
         request,
-        ctx.objects,
+        ctx,
         customer_id=customer,
         idempotency_key=idempotency_key,
         # The image's digest, not the raw body's: multipart boundaries differ between retries.
@@ -237,8 +237,8 @@ async def get_rendition(
                 "body": {"tier": "Bulk", "days": ctx.settings.restore_days},
             },
         ) from None
-    if not ctx.objects.urls_served_by_app:
-        url = await run_in_threadpool(ctx.objects.presign_get, record.key)
+    url = await run_in_threadpool(images.presigned_rendition_url, record, ctx)
+    if url is not None:
         return RedirectResponse(url, status_code=307, headers={"Cache-Control": "no-store"})
     etag = f'"{info.etag}"'
     # Never the object's own (public) Cache-Control: this answer needed a key, and a shared
@@ -247,7 +247,7 @@ async def get_rendition(
     headers = {"ETag": etag, "Cache-Control": PRIVATE_IMMUTABLE}
     if if_none_match and _matches(if_none_match, etag):
         return Response(status_code=304, headers=headers)
-    data = await run_in_threadpool(ctx.objects.get, record.key)
+    data = await run_in_threadpool(images.read_rendition, record, ctx)
     return Response(data, media_type=record.content_type, headers=headers)
 
 
@@ -265,7 +265,7 @@ def _matches(if_none_match: str, etag: str) -> bool:
         202: ok_response(
             example(ImageOut), "Restore requested; GET the image to follow it", IMAGE_LINKS
         ),
-        **documented(400, 401, 404, 409, 422, 503),
+        **documented(400, 401, 404, 408, 409, 422, 503),
     },
 )
 async def restore_image(
@@ -298,7 +298,7 @@ async def restore_image(
 
     return await idempotent(
         request,
-        ctx.objects,
+        ctx,
         customer_id=customer,
         idempotency_key=idempotency_key,
         request_fingerprint=fingerprint(request, str(image_id), canonical),

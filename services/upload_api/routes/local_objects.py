@@ -8,8 +8,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from core import signed_urls, uploads
+from core.bootstrap import Context
 from core.errors import ErrorCode
-from core.repository.objects import ObjectStore
 from services.upload_api.deps import ContextDep
 from services.upload_api.problems import ApiCode, ApiError
 
@@ -21,7 +22,7 @@ Expires = Annotated[str, Query(max_length=20)]
 
 
 def _verify(
-    objects: ObjectStore,
+    ctx: Context,
     key: str,
     *,
     method: str,
@@ -29,8 +30,10 @@ def _verify(
     signature: str,
     max_bytes: str | None = None,
 ) -> None:
-    verify = getattr(objects, "verify_signature", None)
-    if verify is None or not verify(key, method, expires, signature, max_bytes):
+    valid = signed_urls.signature_valid(
+        key, ctx, method=method, expires=expires, signature=signature, max_bytes=max_bytes
+    )
+    if not valid:
         raise ApiError(
             403,
             ApiCode.INVALID_SIGNATURE,
@@ -47,9 +50,8 @@ async def get_object(
     signature: Signature,
     method: Annotated[str, Query(pattern="^GET$")] = "GET",
 ) -> Response:
-    _verify(ctx.objects, key, method="GET", expires=expires, signature=signature)
-    info = await run_in_threadpool(ctx.objects.head, key)
-    data = await run_in_threadpool(ctx.objects.get, key)
+    _verify(ctx, key, method="GET", expires=expires, signature=signature)
+    info, data = await run_in_threadpool(signed_urls.read, key, ctx)
     return Response(
         data,
         media_type=info.content_type or "application/octet-stream",
@@ -68,9 +70,8 @@ async def put_object(
     max_bytes: Annotated[str, Query(max_length=20)],
     method: Annotated[str, Query(pattern="^PUT$")] = "PUT",
 ) -> Response:
-    _verify(
-        ctx.objects, key, method="PUT", expires=expires, signature=signature, max_bytes=max_bytes
-    )
+    _verify(ctx, key, method="PUT", expires=expires, signature=signature, max_bytes=max_bytes)
+    await run_in_threadpool(uploads.check_open, key, ctx)  # before reading a body for nothing
     limit = int(max_bytes)
     data = bytearray()
     async for chunk in request.stream():
@@ -78,6 +79,5 @@ async def put_object(
         if len(data) > limit:
             raise ApiError(413, ErrorCode.TOO_LARGE, f"the upload is over {limit} bytes")
     content_type = request.headers.get("content-type", "application/octet-stream")
-    await run_in_threadpool(ctx.objects.put, key, bytes(data), content_type)
-    info = await run_in_threadpool(ctx.objects.head, key)
+    info = await run_in_threadpool(signed_urls.write, key, bytes(data), content_type, ctx)
     return Response(status_code=200, headers={"ETag": f'"{info.etag}"'})

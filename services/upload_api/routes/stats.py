@@ -10,33 +10,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from core.models import MAX_CUSTOMER_ID_BYTES, Source, Status, customer_id_problem
-from services.upload_api.auth import Authenticator
-from services.upload_api.deps import ContextDep, CustomerDep
+from core.stats_scope import range_problem, read_stats
+from services.upload_api.deps import ContextDep, CustomerDep, is_admin
 from services.upload_api.problems import ApiCode, ApiError, documented
 
 router = APIRouter(prefix="/v1/stats", tags=["stats"])
 
 
-def is_admin(customer: str, request: Request) -> bool:
-    """Admins see every customer's numbers. Without authentication (open mode, the embedded
-    defaults) there is no one to keep apart, so the one caller sees everything."""
-    auth: Authenticator = request.app.state.auth
-    settings = request.app.state.ctx.settings
-    return auth.mode == "open" or customer in settings.admin_customers
-
-
-def scope(caller: str, requested: str | None, *, admin: bool) -> str | None:
-    """The customer whose numbers the caller may read: None means every customer."""
-    if admin:
-        return requested
-    if requested is not None and requested != caller:
-        raise ApiError(
-            403, ApiCode.FORBIDDEN, f"this key sees only the statistics of customer {caller!r}"
-        )
-    return caller
-
-
-def check_customer(customer: str | None) -> None:
+def _check_customer(customer: str | None) -> None:
     """A customer filter no customer id could match is a mistake, not an empty answer."""
     if customer is not None and (problem := customer_id_problem(customer)) is not None:
         raise ApiError(
@@ -47,15 +28,13 @@ def check_customer(customer: str | None) -> None:
         )
 
 
-def check_range(since: date | None, until: date | None) -> None:
-    if since is not None and until is not None and since > until:
+def _check_range(since: date | None, until: date | None) -> None:
+    if (problem := range_problem(since, until)) is not None:
         raise ApiError(
             422,
             ApiCode.VALIDATION_FAILED,
-            f"`from` ({since.isoformat()}) is after `to` ({until.isoformat()})",
-            errors=[
-                {"loc": ["query", "from"], "msg": "must be on or before `to`", "type": "range"}
-            ],
+            f"`from` and `to`: {problem}",
+            errors=[{"loc": ["query", "from"], "msg": problem, "type": "range"}],
         )
 
 
@@ -325,15 +304,17 @@ async def get_stats(
     status, with totals for the range. Read from the warehouse's statistics views: the numbers
     are those QuickSight shows. A range with no events answers zeros and empty series, not 404.
     An admin key (its customer in IMGPIPE_ADMIN_CUSTOMERS) sees every customer."""
-    check_range(since, until)
-    check_customer(customer)
-    customer_id = scope(caller, customer, admin=is_admin(caller, request))
+    _check_range(since, until)
+    _check_customer(customer)
     stats = await run_in_threadpool(
-        ctx.warehouse.stats,
+        read_stats,
+        caller,
+        ctx,
+        admin=is_admin(caller, request),
         since=since,
         until=until,
         source=source,
-        customer_id=customer_id,
+        customer=customer,
         top_customers=top,
     )
     return StatsOut.model_validate(stats.to_json())

@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import json
-import uuid
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from core import images
-from core.bootstrap import Context
-from core.errors import ErrorCode, NotFound, PermanentError
-from core.ingest import discard_upload
-from core.models import IngestRequest
+from core import uploads
 from services.upload_api.deps import ContextDep, CustomerDep, IdempotencyKeyDep
 from services.upload_api.idempotency import fingerprint, idempotent
 from services.upload_api.problems import documented
@@ -28,22 +22,13 @@ from services.upload_api.schemas import (
     ok_response,
     stored_image_responses,
 )
-from services.upload_api.views import image_url, ingest_answer, ingested, view_out
+from services.upload_api.views import accepted_answer
 
 router = APIRouter(prefix="/v1/uploads", tags=["uploads"])
 
 UploadId = Annotated[
     str, Path(pattern=r"^[0-9a-f]{32}$", description="The upload id POST /v1/uploads gave.")
 ]
-
-
-def upload_key(upload_id: str) -> str:
-    return f"uploads/{upload_id}"
-
-
-def _record_key(upload_id: str) -> str:
-    # Beside the upload, under uploads/: the same lifecycle rule expires both.
-    return f"uploads/{upload_id}.json"
 
 
 @router.post(
@@ -53,7 +38,7 @@ def _record_key(upload_id: str) -> str:
     response_model=UploadOut,
     responses={
         201: ok_response(example(UploadOut), "Where and how to send the image", UPLOAD_LINKS),
-        **documented(400, 401, 409, 413, 422, 503),
+        **documented(400, 401, 408, 409, 413, 422, 503),
     },
 )
 async def create_upload(
@@ -69,48 +54,31 @@ async def create_upload(
     bounds the size; the local folder store: a signed PUT), valid for at most 15 minutes.
     Then POST the `complete_url`. Uploads never completed expire by the bucket's lifecycle."""
     wanted = body or UploadIn()
-    limit = ctx.settings.max_bytes
-    if wanted.bytes is not None and wanted.bytes > limit:
-        raise PermanentError(
-            ErrorCode.TOO_LARGE, f"{wanted.bytes} bytes is over the limit of {limit}"
-        )
 
     async def create() -> Response:
-        upload_id = uuid.uuid4().hex
-        presigned = await run_in_threadpool(
-            ctx.objects.presign_upload, upload_key(upload_id), wanted.content_type, limit
+        started = await run_in_threadpool(
+            uploads.start_upload, customer, wanted.content_type, wanted.bytes, ctx
         )
-        record = {
-            "customer_id": customer,
-            "content_type": wanted.content_type,
-            "created_at": datetime.now(UTC).isoformat(),
-        }
-        await run_in_threadpool(
-            ctx.objects.put,
-            _record_key(upload_id),
-            json.dumps(record).encode(),
-            "application/json",
-            "no-store",
-        )
+        presigned = started.presigned
         url = presigned.url
         if url.startswith("/"):  # the folder store signs paths that this app serves
             url = str(request.base_url).rstrip("/") + url
         out = UploadOut(
-            upload_id=upload_id,
+            upload_id=started.upload_id,
             method=presigned.method,
             url=url,
             headers=presigned.headers,
             fields=presigned.fields,
             expires_in=presigned.expires_in,
-            max_bytes=limit,
-            complete_url=str(request.url_for("complete_upload", upload_id=upload_id)),
+            max_bytes=started.max_bytes,
+            complete_url=str(request.url_for("complete_upload", upload_id=started.upload_id)),
         )
         return JSONResponse(out.model_dump(mode="json"), status_code=201)
 
     canonical = json.dumps(wanted.model_dump(mode="json"), sort_keys=True)
     return await idempotent(
         request,
-        ctx.objects,
+        ctx,
         customer_id=customer,
         idempotency_key=idempotency_key,
         request_fingerprint=fingerprint(request, canonical),
@@ -136,54 +104,25 @@ async def complete_upload(
     upload_id: UploadId,
     idempotency_key: IdempotencyKeyDep = None,
 ) -> Response:
-    """Processes the uploaded object from storage and answers like POST /v1/images. Completing
-    the same upload again answers the image it became."""
+    """Processes the uploaded object from storage and answers like POST /v1/images: 201 with
+    the image, or 200 with `duplicate: true` when this customer had sent the same bytes before.
+    Completing an upload again, or several times at once, answers 201 once and 200 with
+    `duplicate: true` (the same image) to every other call; calls reaching different server
+    instances at the same moment may each answer 201, with the same image. Called before the
+    image was sent: 404 `source_not_found`, and nothing is recorded, so completing it once the
+    image is sent succeeds. A completed upload's URL takes no new object (S3 cannot withdraw
+    its POST policy before it expires: an object sent there after completion is never read,
+    and expires with the upload)."""
 
     async def complete() -> Response:
-        record = await run_in_threadpool(_load_record, ctx, upload_id, customer)
-        if "image_id" in record:
-            view = await run_in_threadpool(
-                images.get_image, uuid.UUID(record["image_id"]), customer, ctx
-            )
-            return JSONResponse(
-                view_out(request, view, duplicate=True).model_dump(mode="json"),
-                headers={"Location": image_url(request, view.manifest.image_id)},
-            )
-        job = IngestRequest(
-            customer_id=customer,
-            source="upload",
-            event_id=f"upload:{upload_id}",
-            object_key=upload_key(upload_id),
-            declared_type=record.get("content_type"),
-        )
-        manifest, duplicate = await ingested(ctx, job)
-        # The record learns the image before the upload goes: a retry that finds no upload
-        # then answers the image instead of a 404.
-        await run_in_threadpool(
-            ctx.objects.put,
-            _record_key(upload_id),
-            json.dumps({**record, "image_id": str(manifest.image_id)}).encode(),
-            "application/json",
-            "no-store",
-        )
-        await run_in_threadpool(discard_upload, ctx.objects, upload_key(upload_id))
-        return ingest_answer(request, manifest, duplicate=duplicate)
+        accepted = await run_in_threadpool(uploads.complete_upload, upload_id, customer, ctx)
+        return accepted_answer(request, accepted)
 
     return await idempotent(
         request,
-        ctx.objects,
+        ctx,
         customer_id=customer,
         idempotency_key=idempotency_key,
         request_fingerprint=fingerprint(request, upload_id),
         produce=complete,
     )
-
-
-def _load_record(ctx: Context, upload_id: str, customer: str) -> dict[str, Any]:
-    try:
-        record: dict[str, Any] = json.loads(ctx.objects.get(_record_key(upload_id)))
-    except NotFound:
-        raise NotFound(f"upload {upload_id} (never started, or expired)") from None
-    if record.get("customer_id") != customer:
-        raise NotFound(f"upload {upload_id} (never started, or expired)")
-    return record

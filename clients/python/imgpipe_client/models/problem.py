@@ -21,7 +21,7 @@ class Problem:
         status (int): The HTTP status code.
         title (str): Short, human-readable summary of the kind of problem.
         type_ (str): URI naming the kind of problem: urn:imgpipe:problem:{code}.
-        instance (None | str | Unset): The request path.
+        instance (None | str | Unset): The request path (its first 256 characters).
         request_id (None | str | Unset): Echo of X-Request-Id.
     """
 

@@ -17,21 +17,31 @@ T = TypeVar("T", bound="ReadyOut")
 
 @_attrs_define
 class ReadyOut:
-    """The process can reach its database and storage; `checks` has one entry for each.
+    """The process can reach object storage; `checks` has an entry for it and one for the
+    warehouse (informational: lists and statistics lag while it is down, uploads do not).
 
-    Attributes:
-        checks (ReadyOutChecks):
-        status (Literal['ready'] | Unset):  Default: 'ready'.
+        Attributes:
+            checks (ReadyOutChecks):
+            status (Literal['ready'] | Unset):  Default: 'ready'.
+            warehouse_lag_seconds (float | None | Unset): Age of the oldest fact not loaded into the warehouse yet: how far
+                lists and statistics lag behind ingest. Null when the warehouse does not answer.
     """
 
     checks: ReadyOutChecks
     status: Literal["ready"] | Unset = "ready"
+    warehouse_lag_seconds: float | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         checks = self.checks.to_dict()
 
         status = self.status
+
+        warehouse_lag_seconds: float | None | Unset
+        if isinstance(self.warehouse_lag_seconds, Unset):
+            warehouse_lag_seconds = UNSET
+        else:
+            warehouse_lag_seconds = self.warehouse_lag_seconds
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -42,6 +52,8 @@ class ReadyOut:
         )
         if status is not UNSET:
             field_dict["status"] = status
+        if warehouse_lag_seconds is not UNSET:
+            field_dict["warehouse_lag_seconds"] = warehouse_lag_seconds
 
         return field_dict
 
@@ -56,9 +68,19 @@ class ReadyOut:
         if status != "ready" and not isinstance(status, Unset):
             raise ValueError(f"status must match const 'ready', got '{status}'")
 
+        def _parse_warehouse_lag_seconds(data: object) -> float | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(float | None | Unset, data)
+
+        warehouse_lag_seconds = _parse_warehouse_lag_seconds(d.pop("warehouse_lag_seconds", UNSET))
+
         ready_out = cls(
             checks=checks,
             status=status,
+            warehouse_lag_seconds=warehouse_lag_seconds,
         )
 
         ready_out.additional_properties = d

@@ -50,9 +50,12 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
 ) -> Response[Problem | ReadyOut]:
-    """Database and storage are reachable
+    """Object storage is reachable
 
-     Pings the warehouse and object storage; 503 (with what failed) when either is down.
+     Pings object storage (503 when it is down: nothing can be ingested) and the warehouse,
+    which ingest no longer needs: a warehouse outage delays lists and statistics, not
+    uploads. `warehouse_lag_seconds` is the age of the oldest fact not loaded yet (null when
+    the warehouse does not answer).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -75,9 +78,12 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
 ) -> Problem | ReadyOut | None:
-    """Database and storage are reachable
+    """Object storage is reachable
 
-     Pings the warehouse and object storage; 503 (with what failed) when either is down.
+     Pings object storage (503 when it is down: nothing can be ingested) and the warehouse,
+    which ingest no longer needs: a warehouse outage delays lists and statistics, not
+    uploads. `warehouse_lag_seconds` is the age of the oldest fact not loaded yet (null when
+    the warehouse does not answer).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -96,9 +102,12 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
 ) -> Response[Problem | ReadyOut]:
-    """Database and storage are reachable
+    """Object storage is reachable
 
-     Pings the warehouse and object storage; 503 (with what failed) when either is down.
+     Pings object storage (503 when it is down: nothing can be ingested) and the warehouse,
+    which ingest no longer needs: a warehouse outage delays lists and statistics, not
+    uploads. `warehouse_lag_seconds` is the age of the oldest fact not loaded yet (null when
+    the warehouse does not answer).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -119,9 +128,12 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
 ) -> Problem | ReadyOut | None:
-    """Database and storage are reachable
+    """Object storage is reachable
 
-     Pings the warehouse and object storage; 503 (with what failed) when either is down.
+     Pings object storage (503 when it is down: nothing can be ingested) and the warehouse,
+    which ingest no longer needs: a warehouse outage delays lists and statistics, not
+    uploads. `warehouse_lag_seconds` is the age of the oldest fact not loaded yet (null when
+    the warehouse does not answer).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -100,8 +100,15 @@ def sync_detailed(
 ) -> Response[ImageOut | Problem]:
     """Complete a direct upload
 
-     Processes the uploaded object from storage and answers like POST /v1/images. Completing
-    the same upload again answers the image it became.
+     Processes the uploaded object from storage and answers like POST /v1/images: 201 with
+    the image, or 200 with `duplicate: true` when this customer had sent the same bytes before.
+    Completing an upload again, or several times at once, answers 201 once and 200 with
+    `duplicate: true` (the same image) to every other call; calls reaching different server
+    instances at the same moment may each answer 201, with the same image. Called before the
+    image was sent: 404 `source_not_found`, and nothing is recorded, so completing it once the
+    image is sent succeeds. A completed upload's URL takes no new object (S3 cannot withdraw
+    its POST policy before it expires: an object sent there after completion is never read,
+    and expires with the upload).
 
     Args:
         upload_id (str): The upload id POST /v1/uploads gave.
@@ -137,8 +144,15 @@ def sync(
 ) -> ImageOut | Problem | None:
     """Complete a direct upload
 
-     Processes the uploaded object from storage and answers like POST /v1/images. Completing
-    the same upload again answers the image it became.
+     Processes the uploaded object from storage and answers like POST /v1/images: 201 with
+    the image, or 200 with `duplicate: true` when this customer had sent the same bytes before.
+    Completing an upload again, or several times at once, answers 201 once and 200 with
+    `duplicate: true` (the same image) to every other call; calls reaching different server
+    instances at the same moment may each answer 201, with the same image. Called before the
+    image was sent: 404 `source_not_found`, and nothing is recorded, so completing it once the
+    image is sent succeeds. A completed upload's URL takes no new object (S3 cannot withdraw
+    its POST policy before it expires: an object sent there after completion is never read,
+    and expires with the upload).
 
     Args:
         upload_id (str): The upload id POST /v1/uploads gave.
@@ -169,8 +183,15 @@ async def asyncio_detailed(
 ) -> Response[ImageOut | Problem]:
     """Complete a direct upload
 
-     Processes the uploaded object from storage and answers like POST /v1/images. Completing
-    the same upload again answers the image it became.
+     Processes the uploaded object from storage and answers like POST /v1/images: 201 with
+    the image, or 200 with `duplicate: true` when this customer had sent the same bytes before.
+    Completing an upload again, or several times at once, answers 201 once and 200 with
+    `duplicate: true` (the same image) to every other call; calls reaching different server
+    instances at the same moment may each answer 201, with the same image. Called before the
+    image was sent: 404 `source_not_found`, and nothing is recorded, so completing it once the
+    image is sent succeeds. A completed upload's URL takes no new object (S3 cannot withdraw
+    its POST policy before it expires: an object sent there after completion is never read,
+    and expires with the upload).
 
     Args:
         upload_id (str): The upload id POST /v1/uploads gave.
@@ -204,8 +225,15 @@ async def asyncio(
 ) -> ImageOut | Problem | None:
     """Complete a direct upload
 
-     Processes the uploaded object from storage and answers like POST /v1/images. Completing
-    the same upload again answers the image it became.
+     Processes the uploaded object from storage and answers like POST /v1/images: 201 with
+    the image, or 200 with `duplicate: true` when this customer had sent the same bytes before.
+    Completing an upload again, or several times at once, answers 201 once and 200 with
+    `duplicate: true` (the same image) to every other call; calls reaching different server
+    instances at the same moment may each answer 201, with the same image. Called before the
+    image was sent: 404 `source_not_found`, and nothing is recorded, so completing it once the
+    image is sent succeeds. A completed upload's URL takes no new object (S3 cannot withdraw
+    its POST policy before it expires: an object sent there after completion is never read,
+    and expires with the upload).
 
     Args:
         upload_id (str): The upload id POST /v1/uploads gave.
