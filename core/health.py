@@ -65,4 +65,8 @@ def readiness(ctx: Context, probe: LagProbe) -> Readiness:
             log.warning("readiness: %s unreachable: %s", name, error.detail)
             checks[name] = "unreachable"
     lag = probe.lag(ctx) if checks["database"] == "ok" and checks["storage"] == "ok" else None
+    if checks["database"] == "ok" and ctx.warehouse.replaced_at is not None and lag:
+        # Its file went and a new one is being filled from the fact log: lists and
+        # statistics are short until the lag is gone.
+        checks["database"] = "rebuilding from the fact log"
     return Readiness(checks["storage"], checks["database"], lag)

@@ -34,6 +34,11 @@ class WarehouseReads(Protocol):
 
     def ping(self) -> None: ...
 
+    @property
+    def replaced_at(self) -> datetime | None:
+        """When the embedded database's file was found removed or replaced (else None)."""
+        ...
+
 
 class LoadSession(Protocol):
     """One load's transaction, the loaders' lock held."""

@@ -7,7 +7,6 @@ readers), `engine` (engines and faults).
 
 from __future__ import annotations
 
-import threading
 from typing import TYPE_CHECKING
 
 from core.repository.warehouse.engine import (
@@ -22,6 +21,8 @@ from core.repository.warehouse.read import WarehouseReader
 from core.repository.warehouse.schema import metadata, without_returning
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
     from core.config import Settings
 
 __all__ = [
@@ -41,27 +42,30 @@ class Warehouse(WarehouseReader, WarehouseLoader):
     """Both sides of the warehouse on one engine."""
 
 
-_migrated: set[str] = set()
-_migrate_lock = threading.Lock()
-
-
 def open_warehouse(settings: Settings | None = None) -> Warehouse:
     """The warehouse named by `settings.database_url`. A SQLite database (the embedded
-    default) is migrated on first use, so `make run` needs no set-up; PostgreSQL and Redshift
-    are migrated on purpose, with `imgpipe db upgrade`."""
+    default) is migrated on first use, so `make run` needs no set-up, and made again if its
+    file goes (see embedded.py); PostgreSQL and Redshift are migrated on purpose, with
+    `imgpipe db upgrade`."""
     if settings is None:
         from core.config import get_settings
 
         settings = get_settings()
     url = settings.database_url
     engine = engine_for(url)
-    if engine.dialect.name == "sqlite" and url not in _migrated:
-        with _migrate_lock:
-            if url not in _migrated:
-                from core.repository.migrations import at_head, upgrade
+    if engine.dialect.name != "sqlite":
+        return Warehouse(engine)
+    from core.repository.warehouse.embedded import embedded_file
 
-                with translate_errors("migrating the embedded database"):
-                    if not at_head(engine):
-                        upgrade(engine)
-                _migrated.add(url)
-    return Warehouse(engine)
+    watched = embedded_file(url, engine)
+    if watched is None:  # in memory: migrated once, gone with the process
+        with translate_errors("migrating the embedded database"):
+            _migrate_once(engine)
+    return Warehouse(engine, embedded=watched)
+
+
+def _migrate_once(engine: Engine) -> None:
+    from core.repository.migrations import at_head, upgrade
+
+    if not at_head(engine):
+        upgrade(engine)

@@ -10,8 +10,9 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
@@ -20,6 +21,9 @@ from sqlalchemy.engine import Connection, Engine, make_url
 
 from core.errors import TransientError
 from core.repository.warehouse.schema import without_returning
+
+if TYPE_CHECKING:
+    from core.repository.warehouse.embedded import EmbeddedFile
 
 # Connection execution option that makes SQLite take the write lock at BEGIN (IMMEDIATE):
 # a writer that first read and then writes could otherwise fail at once on a busy database.
@@ -178,9 +182,10 @@ class Database:
     """An engine and the one way its transactions are opened. Cheap to build: the engine (and
     its pool) is what is shared."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, embedded: EmbeddedFile | None = None) -> None:
         self._engine = engine
         self._dialect = engine.dialect.name
+        self._embedded = embedded
 
     @property
     def engine(self) -> Engine:
@@ -190,8 +195,16 @@ class Database:
     def dialect(self) -> str:
         return self._dialect
 
+    @property
+    def replaced_at(self) -> datetime | None:
+        """When this process found the embedded database's file removed or replaced."""
+        return self._embedded.replaced_at if self._embedded else None
+
     @contextlib.contextmanager
     def _transaction(self, action: str, *, write: bool = False) -> Iterator[Connection]:
+        with translate_errors(action):
+            if self._embedded is not None:
+                self._embedded.ensure()
         with translate_errors(action), self._engine.connect() as conn:
             if write:
                 conn.execution_options(**{WRITE_OPTION: True})
