@@ -21,8 +21,6 @@ from core.repository.warehouse.read import WarehouseReader
 from core.repository.warehouse.schema import metadata, without_returning
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
-
     from core.config import Settings
 
 __all__ = [
@@ -58,14 +56,12 @@ def open_warehouse(settings: Settings | None = None) -> Warehouse:
     from core.repository.warehouse.embedded import embedded_file
 
     watched = embedded_file(url, engine)
-    if watched is None:  # in memory: migrated once, gone with the process
-        with translate_errors("migrating the embedded database"):
-            _migrate_once(engine)
+    with translate_errors("migrating the embedded database"):
+        if watched is not None:
+            watched.ensure()
+        else:  # in memory: migrated once, gone with the process
+            from core.repository.migrations import at_head, upgrade
+
+            if not at_head(engine):
+                upgrade(engine)
     return Warehouse(engine, embedded=watched)
-
-
-def _migrate_once(engine: Engine) -> None:
-    from core.repository.migrations import at_head, upgrade
-
-    if not at_head(engine):
-        upgrade(engine)
