@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -407,3 +408,44 @@ def test_a_direct_upload_is_ingested_during_a_warehouse_outage_and_kept_for_its_
         assert ingest(request, ctx).status == "processed"
     assert ctx.objects.exists("uploads/u-9")  # its caller discards it, once it has recorded it
     assert ingest(request, ctx).status == "processed"  # a retry answers alike
+
+
+def _ingest_in_a_process(values: dict[str, Any], data: bytes, event_id: str, start: Any) -> str:
+    from core.bootstrap import build_context
+
+    ctx = build_context(load_settings(**values))
+    start.wait()
+    return ingest(_request(data, event_id=event_id), ctx).status
+
+
+def test_the_same_image_from_two_processes_at_once_is_one_processed_and_one_duplicate(
+    stack: Stack,
+) -> None:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    settings = stack.ctx.settings
+    values = {
+        "storage_url": settings.storage_url,
+        "database_url": settings.database_url,
+        "s3_endpoint_url": settings.s3_endpoint_url,
+        "aws_region": settings.aws_region,
+        "renditions": THUMB_ONLY,
+    }
+    photo = images.jpeg_photo(640, 480, name="chelsea")
+    context = multiprocessing.get_context("spawn")
+    start = context.Manager().Event()
+    with ProcessPoolExecutor(2, mp_context=context) as pool:
+        runs = [
+            pool.submit(_ingest_in_a_process, values, photo, f"proc-{n}", start) for n in (1, 2)
+        ]
+        time.sleep(1)  # both processes started and waiting
+        start.set()
+        statuses = sorted(run.result(timeout=120) for run in runs)
+
+    assert statuses == ["duplicate", "processed"]
+    (image,) = stack.rows("images")
+    assert image["first_event_id"] in {"proc-1", "proc-2"}
+    events = {e["event_id"]: e["status"] for e in stack.rows("ingest_events")}
+    assert events[image["first_event_id"]] == "processed"
+    assert sorted(events.values()) == ["duplicate", "processed"]

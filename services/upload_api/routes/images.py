@@ -167,7 +167,10 @@ async def list_images(
 ) -> ImagePageOut:
     """Your images, oldest first, a page at a time: pass `next_cursor` as `cursor` for the
     next page (pages neither skip nor repeat while images are added). Only the caller's images
-    are listed; they come from the warehouse, so they show once their rows are written."""
+    are listed. The list is read from the warehouse, which the loader fills from the fact log:
+    an image shows here within one load interval of its upload (a minute on AWS, seconds
+    locally; GET /v1/images/{image_id} has it at once). See `warehouse_lag_seconds` in
+    /readyz."""
     page = await run_in_threadpool(
         images.list_images, customer, ctx, limit=limit, cursor=cursor, since=since
     )

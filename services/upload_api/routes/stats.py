@@ -302,7 +302,8 @@ async def get_stats(
     """Events, distinct images, duplicates, rejections by reason, bytes in and out (and their
     ratio), processing time p50/p95, format mix and top customers, per UTC day, source and
     status, with totals for the range. Read from the warehouse's statistics views: the numbers
-    are those QuickSight shows. A range with no events answers zeros and empty series, not 404.
+    are those QuickSight shows, and lag ingest by at most one load interval (a minute on AWS,
+    seconds locally). A range with no events answers zeros and empty series, not 404.
     An admin key (its customer in IMGPIPE_ADMIN_CUSTOMERS) sees every customer."""
     _check_range(since, until)
     _check_customer(customer)

@@ -103,7 +103,10 @@ def sync_detailed(
 
      Your images, oldest first, a page at a time: pass `next_cursor` as `cursor` for the
     next page (pages neither skip nor repeat while images are added). Only the caller's images
-    are listed; they come from the warehouse, so they show once their rows are written.
+    are listed. The list is read from the warehouse, which the loader fills from the fact log:
+    an image shows here within one load interval of its upload (a minute on AWS, seconds
+    locally; GET /v1/images/{image_id} has it at once). See `warehouse_lag_seconds` in
+    /readyz.
 
     Args:
         limit (int | Unset): Images per page. Default: 50.
@@ -143,7 +146,10 @@ def sync(
 
      Your images, oldest first, a page at a time: pass `next_cursor` as `cursor` for the
     next page (pages neither skip nor repeat while images are added). Only the caller's images
-    are listed; they come from the warehouse, so they show once their rows are written.
+    are listed. The list is read from the warehouse, which the loader fills from the fact log:
+    an image shows here within one load interval of its upload (a minute on AWS, seconds
+    locally; GET /v1/images/{image_id} has it at once). See `warehouse_lag_seconds` in
+    /readyz.
 
     Args:
         limit (int | Unset): Images per page. Default: 50.
@@ -178,7 +184,10 @@ async def asyncio_detailed(
 
      Your images, oldest first, a page at a time: pass `next_cursor` as `cursor` for the
     next page (pages neither skip nor repeat while images are added). Only the caller's images
-    are listed; they come from the warehouse, so they show once their rows are written.
+    are listed. The list is read from the warehouse, which the loader fills from the fact log:
+    an image shows here within one load interval of its upload (a minute on AWS, seconds
+    locally; GET /v1/images/{image_id} has it at once). See `warehouse_lag_seconds` in
+    /readyz.
 
     Args:
         limit (int | Unset): Images per page. Default: 50.
@@ -216,7 +225,10 @@ async def asyncio(
 
      Your images, oldest first, a page at a time: pass `next_cursor` as `cursor` for the
     next page (pages neither skip nor repeat while images are added). Only the caller's images
-    are listed; they come from the warehouse, so they show once their rows are written.
+    are listed. The list is read from the warehouse, which the loader fills from the fact log:
+    an image shows here within one load interval of its upload (a minute on AWS, seconds
+    locally; GET /v1/images/{image_id} has it at once). See `warehouse_lag_seconds` in
+    /readyz.
 
     Args:
         limit (int | Unset): Images per page. Default: 50.

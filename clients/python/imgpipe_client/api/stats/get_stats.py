@@ -125,7 +125,8 @@ def sync_detailed(
      Events, distinct images, duplicates, rejections by reason, bytes in and out (and their
     ratio), processing time p50/p95, format mix and top customers, per UTC day, source and
     status, with totals for the range. Read from the warehouse's statistics views: the numbers
-    are those QuickSight shows. A range with no events answers zeros and empty series, not 404.
+    are those QuickSight shows, and lag ingest by at most one load interval (a minute on AWS,
+    seconds locally). A range with no events answers zeros and empty series, not 404.
     An admin key (its customer in IMGPIPE_ADMIN_CUSTOMERS) sees every customer.
 
     Args:
@@ -176,7 +177,8 @@ def sync(
      Events, distinct images, duplicates, rejections by reason, bytes in and out (and their
     ratio), processing time p50/p95, format mix and top customers, per UTC day, source and
     status, with totals for the range. Read from the warehouse's statistics views: the numbers
-    are those QuickSight shows. A range with no events answers zeros and empty series, not 404.
+    are those QuickSight shows, and lag ingest by at most one load interval (a minute on AWS,
+    seconds locally). A range with no events answers zeros and empty series, not 404.
     An admin key (its customer in IMGPIPE_ADMIN_CUSTOMERS) sees every customer.
 
     Args:
@@ -222,7 +224,8 @@ async def asyncio_detailed(
      Events, distinct images, duplicates, rejections by reason, bytes in and out (and their
     ratio), processing time p50/p95, format mix and top customers, per UTC day, source and
     status, with totals for the range. Read from the warehouse's statistics views: the numbers
-    are those QuickSight shows. A range with no events answers zeros and empty series, not 404.
+    are those QuickSight shows, and lag ingest by at most one load interval (a minute on AWS,
+    seconds locally). A range with no events answers zeros and empty series, not 404.
     An admin key (its customer in IMGPIPE_ADMIN_CUSTOMERS) sees every customer.
 
     Args:
@@ -271,7 +274,8 @@ async def asyncio(
      Events, distinct images, duplicates, rejections by reason, bytes in and out (and their
     ratio), processing time p50/p95, format mix and top customers, per UTC day, source and
     status, with totals for the range. Read from the warehouse's statistics views: the numbers
-    are those QuickSight shows. A range with no events answers zeros and empty series, not 404.
+    are those QuickSight shows, and lag ingest by at most one load interval (a minute on AWS,
+    seconds locally). A range with no events answers zeros and empty series, not 404.
     An admin key (its customer in IMGPIPE_ADMIN_CUSTOMERS) sees every customer.
 
     Args:
