@@ -144,27 +144,43 @@ def _axes(frame: _Frame, ticks: Sequence[float], fmt: Format, x_label: str, y_la
     return "".join(parts)
 
 
-def stacked_bars(
-    chart_id: str,
-    title: str,
-    description: str,
-    labels: Sequence[str],
-    series: Sequence[Series],
-    *,
-    fmt: Format,
-    x_label: str,
-    y_label: str,
-    integer: bool = False,
-) -> str:
-    """One bar per label, its series stacked bottom-up in the order given."""
-    totals = [sum(s.values[i] or 0 for s in series) for i in range(len(labels))]
-    ticks = nice_ticks(max(totals, default=0), integer=integer)
-    frame = _Frame(labels, ticks[-1])
-    parts = _open(chart_id, title, description, frame.height)
-    parts.append(_axes(frame, ticks, fmt, x_label, y_label))
-    width = frame.band * 0.72
+@dataclass(frozen=True, slots=True)
+class DayAxes:
+    """A chart over days: its id and texts, a label per day, and how its values read."""
+
+    chart_id: str
+    title: str
+    description: str
+    labels: Sequence[str]
+    fmt: Format
+    y_label: str
+    x_label: str = "Day (UTC)"
+    integer: bool = False
+
+
+def _plot(axes: DayAxes, peak: float) -> tuple[_Frame, list[str]]:
+    """The frame scaled to `peak`, and the chart so far: its title, axes and open marks."""
+    ticks = nice_ticks(peak, integer=axes.integer)
+    frame = _Frame(axes.labels, ticks[-1])
+    parts = _open(axes.chart_id, axes.title, axes.description, frame.height)
+    parts.append(_axes(frame, ticks, axes.fmt, axes.x_label, axes.y_label))
     parts.append('<g class="marks">')
-    for index, label in enumerate(labels):
+    return frame, parts
+
+
+def _bar(x: float, top: float, width: float, height: float, *, color: str, tip: str) -> str:
+    return (
+        f'<rect class="bar" x="{_n(x)}" y="{_n(top)}" width="{_n(width)}" '
+        f'height="{_n(max(height, 0.5))}" fill="{color}"><title>{escape(tip)}</title></rect>'
+    )
+
+
+def stacked_bars(axes: DayAxes, series: Sequence[Series]) -> str:
+    """One bar per label, its series stacked bottom-up in the order given."""
+    totals = [sum(s.values[i] or 0 for s in series) for i in range(len(axes.labels))]
+    frame, parts = _plot(axes, max(totals, default=0))
+    width = frame.band * 0.72
+    for index, label in enumerate(axes.labels):
         below = 0.0
         for s in series:
             value = s.values[index] or 0
@@ -173,74 +189,45 @@ def stacked_bars(
             top = frame.y(below + value)
             height = frame.y(below) - top
             below += value
-            parts.append(
-                f'<rect class="bar" x="{_n(frame.x(index) + (frame.band - width) / 2)}" '
-                f'y="{_n(top)}" width="{_n(width)}" height="{_n(max(height, 0.5))}" '
-                f'fill="{s.color}"><title>{escape(label)}, {escape(s.name)}: '
-                f"{escape(fmt(value))}</title></rect>"
-            )
+            x = frame.x(index) + (frame.band - width) / 2
+            tip = f"{label}, {s.name}: {axes.fmt(value)}"
+            parts.append(_bar(x, top, width, height, color=s.color, tip=tip))
     parts.append("</g></svg>")
     return "".join(parts)
 
 
-def grouped_bars(
-    chart_id: str,
-    title: str,
-    description: str,
-    labels: Sequence[str],
-    series: Sequence[Series],
-    *,
-    fmt: Format,
-    x_label: str,
-    y_label: str,
-    integer: bool = False,
-) -> str:
+def grouped_bars(axes: DayAxes, series: Sequence[Series]) -> str:
     """Side-by-side bars per label, one per series."""
-    peak = max((v or 0 for s in series for v in s.values), default=0)
-    ticks = nice_ticks(peak, integer=integer)
-    frame = _Frame(labels, ticks[-1])
-    parts = _open(chart_id, title, description, frame.height)
-    parts.append(_axes(frame, ticks, fmt, x_label, y_label))
+    frame, parts = _plot(axes, max((v or 0 for s in series for v in s.values), default=0))
     group = frame.band * 0.8
     width = group / max(1, len(series))
-    parts.append('<g class="marks">')
-    for index, label in enumerate(labels):
+    for index, label in enumerate(axes.labels):
         left = frame.x(index) + (frame.band - group) / 2
         for k, s in enumerate(series):
             value = s.values[index] or 0
             if value <= 0:
                 continue
             top = frame.y(value)
+            tip = f"{label}, {s.name}: {axes.fmt(value)}"
             parts.append(
-                f'<rect class="bar" x="{_n(left + k * width)}" y="{_n(top)}" '
-                f'width="{_n(width * 0.92)}" height="{_n(max(frame.baseline - top, 0.5))}" '
-                f'fill="{s.color}"><title>{escape(label)}, {escape(s.name)}: '
-                f"{escape(fmt(value))}</title></rect>"
+                _bar(
+                    left + k * width,
+                    top,
+                    width * 0.92,
+                    frame.baseline - top,
+                    color=s.color,
+                    tip=tip,
+                )
             )
     parts.append("</g></svg>")
     return "".join(parts)
 
 
-def lines(
-    chart_id: str,
-    title: str,
-    description: str,
-    labels: Sequence[str],
-    series: Sequence[Series],
-    *,
-    fmt: Format,
-    x_label: str,
-    y_label: str,
-    integer: bool = False,
-) -> str:
+def lines(axes: DayAxes, series: Sequence[Series]) -> str:
     """A line per series through the days that have a value (gaps where there is none),
     with a dot on every value."""
     peak = max((v for s in series for v in s.values if v is not None), default=0)
-    ticks = nice_ticks(peak, integer=integer)
-    frame = _Frame(labels, ticks[-1])
-    parts = _open(chart_id, title, description, frame.height)
-    parts.append(_axes(frame, ticks, fmt, x_label, y_label))
-    parts.append('<g class="marks">')
+    frame, parts = _plot(axes, peak)
     for s in series:
         dash = ' stroke-dasharray="5 4"' if s.dashed else ""
         run: list[str] = []
@@ -265,8 +252,8 @@ def lines(
                 continue
             parts.append(
                 f'<circle class="dot" cx="{_n(frame.centre(index))}" cy="{_n(frame.y(value))}" '
-                f'r="3" fill="{s.color}"><title>{escape(labels[index])}, {escape(s.name)}: '
-                f"{escape(fmt(value))}</title></circle>"
+                f'r="3" fill="{s.color}"><title>{escape(axes.labels[index])}, {escape(s.name)}: '
+                f"{escape(axes.fmt(value))}</title></circle>"
             )
     parts.append("</g></svg>")
     return "".join(parts)

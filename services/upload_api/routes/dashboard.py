@@ -21,13 +21,8 @@ from starlette.concurrency import run_in_threadpool
 from core.models import Source, customer_id_problem
 from core.stats_scope import range_problem, read_stats
 from services.upload_api.auth import Authenticator, presented_key
-from services.upload_api.dashboard.page import (
-    DEFAULT_DAYS,
-    MAX_DAYS,
-    View,
-    content_security_policy,
-    render,
-)
+from services.upload_api.dashboard.page import content_security_policy, render
+from services.upload_api.dashboard.view import DEFAULT_DAYS, MAX_DAYS, View
 from services.upload_api.deps import ContextDep, is_admin
 from services.upload_api.problems import ApiError
 
