@@ -368,7 +368,10 @@ class Settings(BaseSettings):
     def _webhooks(self) -> Settings:
         missing = sorted(set(self.events_webhooks) - set(self.events_webhook_secrets))
         if missing:
-            raise ValueError(f"events_webhooks: no secret in events_webhook_secrets for {missing}")
+            raise ValueError(
+                f"IMGPIPE_EVENTS_WEBHOOK_SECRETS has no secret for {missing} "
+                "(customers of IMGPIPE_EVENTS_WEBHOOKS)"
+            )
         return self
 
     @property
