@@ -271,3 +271,38 @@ def test_settings_name_the_sinks_and_a_served_app_publishes_beside_its_loader(
         ]
     finally:
         served.close()
+
+
+def test_the_scheduled_loader_lambda_announces_to_the_bus_before_it_loads(
+    ctx: Context, bus: Bus, s3_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib
+    import sys
+
+    import core.bootstrap
+    from core.config import get_settings
+
+    upload_some(ctx)
+    settings = ctx.settings
+    for name, value in {
+        "AWS_LAMBDA_FUNCTION_NAME": "imgpipe-loader",
+        "IMGPIPE_DATABASE_URL": settings.database_url,
+        "IMGPIPE_STORAGE_URL": settings.storage_url,
+        "IMGPIPE_S3_ENDPOINT_URL": s3_endpoint,
+        "IMGPIPE_AWS_REGION": REGION,
+        "IMGPIPE_EVENTS_BUS_NAME": bus.name,
+        "IMGPIPE_EVENTS_ENDPOINT_URL": s3_endpoint,
+    }.items():
+        monkeypatch.setenv(name, value)
+    sys.modules.pop("services.loader.lambda_handler", None)
+    get_settings.cache_clear()
+    monkeypatch.setattr(core.bootstrap, "_default", None)
+    try:
+        loader = importlib.import_module("services.loader.lambda_handler")
+        summary = loader.handler({}, None)
+    finally:
+        sys.modules.pop("services.loader.lambda_handler", None)
+        get_settings.cache_clear()
+    assert summary["events"] == {"events": {"eventbridge": 6}, "failed": [], "pending": False}
+    assert summary["files"] == 6
+    assert sorted(e["detail"]["id"] for e in bus.drain()) == sorted(ingest_events(ctx.objects))
