@@ -306,3 +306,90 @@ def test_the_scheduled_loader_lambda_announces_to_the_bus_before_it_loads(
     assert summary["events"] == {"events": {"eventbridge": 6}, "failed": [], "pending": False}
     assert summary["files"] == 6
     assert sorted(e["detail"]["id"] for e in bus.drain()) == sorted(ingest_events(ctx.objects))
+
+
+def results_until(bootstrap: str, topic: str, expected: set[str], timeout: float = 90) -> list[Any]:
+    """Records of the results topic, read from the start until every expected id is among them."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    from tests.harness.kafka import partitions_of
+
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": f"r-{uuid.uuid4().hex[:8]}"}
+        | {"enable.auto.commit": False, "fetch.wait.max.ms": 20}
+    )
+    try:
+        consumer.assign([TopicPartition(topic, p, 0) for p in partitions_of(bootstrap, topic)])
+        messages: list[Any] = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            messages += [m for m in consumer.consume(50, timeout=0.5) if m.error() is None]
+            if expected <= {kafka_event(m)["id"] for m in messages}:
+                break
+        return messages
+    finally:
+        consumer.close()
+
+
+@pytest.mark.slow
+def test_imgpipe_consume_announces_each_record_on_the_results_topic_even_when_killed(
+    ctx: Context, kafka_bootstrap: str, new_topic: NewTopicFactory, tmp_path: Path
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.harness.kafka import TEST_CONSUMER_CONFIG
+
+    topic, results = new_topic(partitions=2), new_topic(partitions=2)
+    jpeg = [("content-type", b"image/jpeg")]
+    records = [Outgoing(images.mosaic_jpeg(64, 64, seed=i % 8), None, jpeg) for i in range(12)]
+    records += [Outgoing(images.TEXT, None), Outgoing(images.SVG, None)]
+    produce(kafka_bootstrap, topic, records)
+    sent = read_topic(kafka_bootstrap, topic, len(records))
+    expected = {f"{topic}:{m.partition()}:{m.offset()}" for m in sent}
+    settings = ctx.settings
+    env = {
+        **os.environ,
+        "IMGPIPE_DATABASE_URL": settings.database_url,
+        "IMGPIPE_STORAGE_URL": settings.storage_url,
+        "IMGPIPE_S3_ENDPOINT_URL": settings.s3_endpoint_url or "",
+        "IMGPIPE_AWS_REGION": REGION,
+        "IMGPIPE_RENDITIONS": "thumb:64:jpeg:80",
+        "IMGPIPE_KAFKA_CONSUMER_CONFIG": json.dumps(TEST_CONSUMER_CONFIG),
+        "IMGPIPE_KAFKA_BATCH_WINDOW_MS": "100",
+        "IMGPIPE_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+        "IMGPIPE_EVENTS_KAFKA_TOPIC": results,
+        "IMGPIPE_EVENTS_INTERVAL_SECONDS": "0.2",
+    }
+    command = [sys.executable, "-m", "services.cli", "consume", "--bootstrap-servers"]
+    command += [kafka_bootstrap, "--topic", topic, "--group-id", "announcer", "--batch-size", "3"]
+    log = tmp_path / "consume.log"
+
+    def start() -> subprocess.Popen[bytes]:
+        with log.open("ab") as out:
+            return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+    first = start()
+    try:
+        deadline = time.monotonic() + 90
+        while not ctx.objects.scan(layout.FACTS) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert ctx.objects.scan(layout.FACTS), log.read_text()
+    finally:
+        first.send_signal(signal.SIGKILL)  # stored some, announced some or none
+        first.wait(timeout=30)
+    second = start()
+    try:
+        messages = results_until(kafka_bootstrap, results, expected)
+    finally:
+        second.send_signal(signal.SIGKILL)
+        second.wait(timeout=30)
+    events = [valid(kafka_event(m)) for m in messages]
+    assert {e.id for e in events} == expected
+    statuses = {e.id: e.data.status for e in events}
+    assert sorted(statuses.values()).count("rejected") == 2
+    assert sorted(statuses.values()).count("processed") == 8
+    assert sorted(statuses.values()).count("duplicate") == 4
+    assert all(e.source == "imgpipe/stream" for e in events)
