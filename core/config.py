@@ -262,6 +262,56 @@ class Settings(BaseSettings):
         description="IAM role Redshift assumes to COPY fact objects from S3 (Redshift only).",
     )
 
+    # Completion events, announced from the fact log (docs/events.md); no sink by default.
+    events_bus_name: str | None = Field(
+        default=None, description="EventBridge bus that receives the completion events."
+    )
+    events_endpoint_url: str | None = Field(
+        default=None,
+        description="Endpoint of an EventBridge-compatible server (moto); unset on AWS.",
+    )
+    events_kafka_topic: str | None = Field(
+        default=None,
+        description="Kafka results topic for the completion events (CloudEvents binary mode), "
+        "on the brokers of IMGPIPE_KAFKA_BOOTSTRAP_SERVERS.",
+    )
+    events_webhooks: dict[str, str] = Field(
+        default_factory=dict,
+        description='Webhook URL per customer, as JSON ({"acme": "https://hooks.acme.example/x"}): '
+        "each customer's events, signed. https and public addresses only.",
+    )
+    events_webhook_secrets: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="HMAC-SHA256 secret per customer of events_webhooks, as JSON.",
+    )
+    events_webhook_allow_private: bool = Field(
+        default=False,
+        description="Local development only: webhooks may go to private, loopback and link-local "
+        "addresses, and by plain http to those.",
+    )
+    events_webhook_attempts: int = Field(
+        default=4, ge=1, le=20, description="Tries of a webhook delivery per run, with backoff."
+    )
+    events_interval_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        le=3600,
+        description="How often `imgpipe serve` and `imgpipe consume` publish new events when a "
+        "sink is configured; 0: never.",
+    )
+    events_settle_seconds: int = Field(
+        default=600,
+        ge=0,
+        description="Fact objects written up to this long before the newest announced one are "
+        "looked for again (they may land late), as the loader does.",
+    )
+    events_max_files: int = Field(
+        default=200,
+        ge=1,
+        le=10_000,
+        description="Most fact objects one publish run takes per sink.",
+    )
+
     @field_validator(
         "kafka_topics", "admin_customers", "stream_allowed_buckets", "cors_origins", mode="before"
     )
@@ -313,6 +363,20 @@ class Settings(BaseSettings):
         if value.startswith("s3://") and not value[5:].split("/", 1)[0]:
             raise ValueError("s3:// URL names no bucket")
         return value
+
+    @model_validator(mode="after")
+    def _webhooks(self) -> Settings:
+        missing = sorted(set(self.events_webhooks) - set(self.events_webhook_secrets))
+        if missing:
+            raise ValueError(
+                f"IMGPIPE_EVENTS_WEBHOOK_SECRETS has no secret for {missing} "
+                "(customers of IMGPIPE_EVENTS_WEBHOOKS)"
+            )
+        return self
+
+    @property
+    def events_configured(self) -> bool:
+        return bool(self.events_bus_name or self.events_kafka_topic or self.events_webhooks)
 
     @model_validator(mode="after")
     def _sasl(self) -> Settings:

@@ -18,6 +18,7 @@ DEAD_LETTERS: Final = "dead-letter/"  # refused stream records, when no DLQ topi
 FACTS: Final = "facts/"  # the fact log: rows waiting for (and kept after) loading
 FACTS_REJECTED: Final = "facts-rejected/"  # fact objects the loader could not parse
 LOADS: Final = "loads/"  # COPY manifests of warehouse loads
+EVENTS: Final = "events/"  # the event publisher's cursors, one per sink
 
 # Renditions never change once written (their key holds the image id); a manifest may be
 # rewritten (erasure, repair), so caches revalidate it; records answer one caller only.
@@ -73,6 +74,12 @@ def rejected_fact_key(key: str) -> str:
 
 def load_manifest_key(load_id: str) -> str:
     return f"{LOADS}{load_id}.manifest.json"
+
+
+def event_cursor_key(sink: str) -> str:
+    """Where a sink's cursor is kept; the name is hashed, as it may hold a customer id."""
+    digest = hashlib.sha256(sink.encode()).hexdigest()[:32]
+    return f"{EVENTS}cursors/{digest}.json"
 
 
 def default_cache_control(key: str) -> str | None:

@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "upload": ("services.commands.upload", "upload image files to a running API"),
     "get": ("services.commands.get", "fetch an image's metadata or a rendition from the API"),
     "load": ("services.commands.load", "load the fact log into the warehouse"),
+    "events": ("services.commands.events", "print or publish the completion events"),
     "db": ("services.commands.db", "warehouse migrations and DDL"),
     "storage": ("services.commands.storage", "object storage set-up"),
     "stats": ("services.commands.stats", "print the key statistics"),

@@ -3,7 +3,9 @@
 EventBridge Scheduler invokes it every minute (reserved concurrency 1, so loads never overlap;
 the warehouse's lock would make a second one wait anyway). Each invocation loads until nothing
 is waiting or the invocation's time is nearly up, and returns what it did. A warehouse that
-does not answer fails the invocation: the facts wait in S3 for the next one.
+does not answer fails the invocation: the facts wait in S3 for the next one. When an event sink
+is configured (the template names its bus), the invocation first announces the new facts:
+events do not wait for the warehouse either.
 
 This module is only the wiring: the Context is built once per container, at import.
 """
@@ -14,6 +16,8 @@ import logging
 from typing import Any
 
 from core.bootstrap import default_context
+from core.events.publisher import PublishReport, describe
+from core.events.runner import publisher_for
 from core.loader import LoadReport, load_once
 
 # A load must finish before Lambda's timeout; one takes seconds, so stop with this much left.
@@ -21,10 +25,12 @@ RESERVE_MS = 30_000
 
 _context = default_context()
 logging.getLogger("imgpipe").setLevel(_context.settings.log_level)
+_publisher = publisher_for(_context)  # the loader image has no Kafka client: no results topic
 
 
 def handler(event: Any = None, context: Any = None) -> dict[str, Any]:
-    """Load while fact objects wait and time remains; a summary of the loads."""
+    """Publish and load while fact objects wait and time remains; a summary of both."""
+    published = _publish(context)
     reports: list[LoadReport] = []
     while True:
         report = load_once(_context)
@@ -32,7 +38,7 @@ def handler(event: Any = None, context: Any = None) -> dict[str, Any]:
         if not report.pending or _remaining_ms(context) < RESERVE_MS:
             break
     last = reports[-1]
-    return {
+    summary: dict[str, Any] = {
         "loads": len(reports),
         "files": sum(r.files for r in reports),
         "rows": sum(r.rows_written for r in reports),
@@ -40,6 +46,19 @@ def handler(event: Any = None, context: Any = None) -> dict[str, Any]:
         "pending": last.pending,
         "lag_seconds": round(last.lag_seconds, 3),
     }
+    if published is not None:
+        summary["events"] = describe(published)
+    return summary
+
+
+def _publish(context: Any) -> PublishReport | None:
+    """New events to the sinks; a sink that fails keeps its cursor and does not fail the load."""
+    if _publisher is None:
+        return None
+    report = _publisher.publish_once()
+    while report.pending and _remaining_ms(context) > RESERVE_MS * 4:
+        report = _publisher.publish_once()
+    return report
 
 
 def _remaining_ms(context: Any) -> int:

@@ -40,9 +40,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from core.bootstrap import build_context
     from core.config import get_settings, load_settings
+    from core.events.runner import start_publisher
     from core.loader import LoaderThread
     from services.stream_worker.consumer import StreamConsumer
     from services.stream_worker.deadletter import open_dead_letters
+    from services.stream_worker.kafka_config import client_config
 
     overrides: dict[str, object] = {}
     if args.workers is not None:
@@ -80,10 +82,13 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, stop)
     interval = settings.load_interval_seconds
     loader = LoaderThread(ctx, interval).start() if interval > 0 else None
+    publisher = start_publisher(ctx, client_config)
     try:
         consumer.run()
     finally:
         if loader is not None:
             loader.stop()  # one last load: what was just stored reaches the warehouse
+        if publisher is not None:
+            publisher.stop()  # one last run: what was just stored is announced
         ctx.close()
     return 0

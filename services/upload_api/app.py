@@ -162,14 +162,19 @@ def create_served_app() -> FastAPI:
 def _loading(ctx: Context) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        from core.events.runner import start_publisher
         from core.loader import LoaderThread
+        from services.stream_worker.kafka_config import client_config as kafka_client_config
 
         interval = ctx.settings.load_interval_seconds
         loader = LoaderThread(ctx, interval).start() if interval > 0 else None
+        publisher = start_publisher(ctx, kafka_client_config)
         try:
             yield
         finally:
             if loader is not None:
                 loader.stop()  # one last load: what was just accepted reaches the warehouse
+            if publisher is not None:
+                publisher.stop()  # one last run: what was just accepted is announced
 
     return lifespan

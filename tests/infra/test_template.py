@@ -30,6 +30,7 @@ OBJECT_PREFIXES = (
     "facts/",
     "facts-rejected/",
     "loads/",
+    "events/",
 )
 
 
@@ -251,15 +252,39 @@ def test_the_loader_runs_on_a_schedule_one_at_a_time_and_may_only_read_and_set_a
             for resource in as_list(resolve(statement["Resource"], parameters)):
                 granted.setdefault(action, set()).add(resource.rsplit(":::", 1)[-1])
     bucket = SAMPLE_BUCKET
-    assert granted["s3:GetObject"] == {f"{bucket}/facts/*"}
+    assert granted["s3:GetObject"] == {f"{bucket}/facts/*", f"{bucket}/events/*"}
     assert granted["s3:DeleteObject"] == {f"{bucket}/facts/*"}
-    assert granted["s3:PutObject"] == {f"{bucket}/facts-rejected/*", f"{bucket}/loads/*"}
+    assert granted["s3:PutObject"] == {
+        f"{bucket}/facts-rejected/*",
+        f"{bucket}/loads/*",
+        f"{bucket}/events/*",
+    }
     copy_role = template["Resources"]["RedshiftCopyRole"]["Properties"]
     (policy,) = copy_role["Policies"]
     (read,) = policy["PolicyDocument"]["Statement"]
     assert read["Action"] == "s3:GetObject"
     namespace = template["Resources"]["Namespace"]["Properties"]
     assert namespace["IamRoles"] == [{"Fn::GetAtt": ["RedshiftCopyRole", "Arn"]}]
+
+
+def test_only_the_loader_puts_events_and_only_on_the_stacks_bus_which_has_an_example_rule(
+    template: dict[str, Any],
+) -> None:
+    granted = [
+        (role, statement["Resource"])
+        for role, statement in statements(template)
+        if any(action.startswith("events:") for action in as_list(statement["Action"]))
+    ]
+    assert granted == [("LoaderRole", {"Fn::GetAtt": ["EventBus", "Arn"]})]
+    for _role, statement in statements(template):
+        if any(a.startswith("events:") for a in as_list(statement["Action"])):
+            assert as_list(statement["Action"]) == ["events:PutEvents"]
+    resources = template["Resources"]
+    loader_env = resources["LoaderFunction"]["Properties"]["Environment"]["Variables"]
+    assert loader_env["IMGPIPE_EVENTS_BUS_NAME"] == {"Ref": "EventBus"}
+    rule = resources["RejectedImagesRule"]["Properties"]
+    assert rule["EventBusName"] == {"Ref": "EventBus"}
+    assert rule["EventPattern"]["detail-type"] == ["com.imgpipe.image.rejected"]
 
 
 def test_every_writer_of_images_appends_facts_and_nothing_else_writes_the_warehouse(

@@ -90,6 +90,11 @@ GOLDEN: list[tuple[Callable[..., str], tuple[Any, ...], str]] = [
         ("01J5X3K6Q8ZC4V7N2B1M0PQRST",),
         "loads/01J5X3K6Q8ZC4V7N2B1M0PQRST.manifest.json",
     ),
+    (
+        layout.event_cursor_key,
+        ("eventbridge",),
+        "events/cursors/b5bf0a589df56fbc72891f69c999192c.json",
+    ),
 ]
 
 
