@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import hashlib
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,7 +32,13 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from core.errors import ErrorCode, PermanentError
-from core.models import IngestRequest, customer_id_problem, event_id_problem, utcnow
+from core.models import (
+    MAX_EVENT_ID_BYTES,
+    IngestRequest,
+    customer_id_problem,
+    event_id_problem,
+    utcnow,
+)
 from services.stream_worker.claim_check import ClaimCheck, parse_s3_uri, read_s3_object
 
 if TYPE_CHECKING:
@@ -40,6 +47,10 @@ if TYPE_CHECKING:
     from core.config import Settings
 
 Header = tuple[str, bytes]
+
+# How often `imgpipe replay` has sent the record through ingest again (services/stream_worker/
+# replayer.py): its loop guard, and what keeps a replay's event apart from the refused one.
+REPLAY_COUNT = "imgpipe-replay-count"
 
 JSON_TYPE = "application/json"
 MAX_METADATA_BYTES = 64 * 1024
@@ -187,7 +198,7 @@ def decode(record: KafkaRecord, settings: Settings) -> IngestRequest:
         return IngestRequest(
             customer_id=customer or settings.stream_default_customer,
             source="stream",
-            event_id=event_id or record.coordinates,
+            event_id=replay_event_id(event_id or record.coordinates, replay_count(record)),
             data=data,
             fetch=fetch,
             received_at=received_at,
@@ -201,7 +212,7 @@ def decode(record: KafkaRecord, settings: Settings) -> IngestRequest:
     return IngestRequest(
         customer_id=header_customer or settings.stream_default_customer,
         source="stream",
-        event_id=header_event or record.coordinates,
+        event_id=replay_event_id(header_event or record.coordinates, replay_count(record)),
         data=record.value,
         received_at=received_at,
         declared_type=media_type or None,
@@ -212,7 +223,9 @@ def refused(record: KafkaRecord, settings: Settings, error: PermanentError) -> I
     """The request of a record that could not be decoded: it carries the refusal, so that the
     warehouse records a `rejected` event for it under the best ids the record offers."""
     customer = _lenient(record, "customer-id") or settings.stream_default_customer
-    event_id = _lenient(record, "event-id") or record.coordinates
+    event_id = replay_event_id(
+        _lenient(record, "event-id") or record.coordinates, replay_count(record)
+    )
     return IngestRequest(
         customer_id=customer,
         source="stream",
@@ -221,6 +234,28 @@ def refused(record: KafkaRecord, settings: Settings, error: PermanentError) -> I
         received_at=_received_at(record),
         refusal=error,
     )
+
+
+def replay_count(record: KafkaRecord) -> int:
+    """The record's `imgpipe-replay-count` header: 0 when absent or not a count."""
+    raw = record.header(REPLAY_COUNT)
+    try:
+        count = int(raw or b"0")
+    except ValueError:
+        return 0
+    return max(count, 0)
+
+
+def replay_event_id(event_id: str, replays: int) -> str:
+    """The event id of the `replays`-th replay of an event: its own, since the refused event is
+    recorded already (and the loader writes an event id once), and the same for every replay
+    of the same letter, so that replaying a letter twice makes no second row."""
+    if replays <= 0:
+        return event_id
+    suffix = f"#replay-{replays}"
+    if len((event_id + suffix).encode()) > MAX_EVENT_ID_BYTES:
+        event_id = "sha256:" + hashlib.sha256(event_id.encode()).hexdigest()
+    return event_id + suffix
 
 
 def _lenient(record: KafkaRecord, name: str) -> str | None:
