@@ -81,14 +81,8 @@ def run(args: argparse.Namespace) -> int:
     from core.config import get_settings, load_settings
     from core.errors import PermanentError, TransientError
     from services.stream_worker.deadletter import DeadLetters, open_dead_letters
-    from services.stream_worker.replayer import (
-        BucketLetters,
-        Letter,
-        LetterSource,
-        Selection,
-        TopicLetters,
-        replay,
-    )
+    from services.stream_worker.letters import BucketLetters, Letter, LetterSource, TopicLetters
+    from services.stream_worker.replayer import Selection, replay
 
     overrides: dict[str, object] = {}
     if args.max_replays is not None:

@@ -22,15 +22,9 @@ from core.repository.migrations import upgrade
 from services.cli import main
 from services.stream_worker.batch import process_records
 from services.stream_worker.deadletter import BucketDeadLetters, DeadLetters, TopicDeadLetters
+from services.stream_worker.letters import BucketLetters, LetterSource, TopicLetters
 from services.stream_worker.records import REPLAY_COUNT, KafkaRecord
-from services.stream_worker.replayer import (
-    BucketLetters,
-    LetterSource,
-    Selection,
-    Summary,
-    TopicLetters,
-    replay,
-)
+from services.stream_worker.replayer import Selection, Summary, replay
 from tests import images
 from tests.harness.kafka import TEST_CONSUMER_CONFIG, NewTopicFactory, partitions_of
 from tests.harness.s3 import REGION, MakeSettings

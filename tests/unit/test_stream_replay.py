@@ -13,6 +13,7 @@ from core.config import Settings, load_settings
 from core.errors import ErrorCode
 from core.models import MAX_EVENT_ID_BYTES
 from services.stream_worker.deadletter import DeadLetter
+from services.stream_worker.letters import Letter, letter_of_document, letter_of_message
 from services.stream_worker.records import (
     REPLAY_COUNT,
     KafkaRecord,
@@ -21,12 +22,7 @@ from services.stream_worker.records import (
     replay_event_id,
 )
 from services.stream_worker.replay import moment
-from services.stream_worker.replayer import (
-    Letter,
-    Selection,
-    letter_of_document,
-    letter_of_message,
-)
+from services.stream_worker.replayer import Selection
 
 STAMP = 1_795_000_000_000
 RECORD = KafkaRecord(
