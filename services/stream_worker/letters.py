@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from core.errors import ErrorCode, NotFound, PermanentError
+from core.errors import ErrorCode, NotFound, PermanentError, TransientError
 from core.layout import DEAD_LETTERS
 from services.stream_worker.deadletter import (
     CUSTOMER_ID,
@@ -41,8 +41,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("imgpipe.replay")
 
 Origin = tuple[str, int, int]  # the refused record's topic, partition, offset
-# With no record and no end-of-partition for this long, the topic is taken as read: a guard
-# against a broker that never reports the end, not the way the end is normally found.
+# With neither a record nor the end of a partition for this long, the broker is taken as
+# unreachable: the replay stops (TransientError) rather than take the silence for the end.
 IDLE_SECONDS = 10.0
 _STRIPPED = LETTER_HEADERS | {REPLAY_COUNT}
 
@@ -225,8 +225,8 @@ class BucketLetters:
 class TopicLetters:
     """The dead-letter topic, read from its first offsets to its end without a consumer group
     (partitions assigned, nothing committed). The end is where each partition reported its
-    end on the first read (end offsets from the broker are not trusted: some Kafka-protocol
-    brokers report them wrong)."""
+    end (librdkafka's partition EOF) on the first read; the broker's end offsets are not
+    trusted, some Kafka-protocol brokers report them wrong."""
 
     def __init__(
         self, settings: Settings, topic: str, bootstrap_servers: str | None = None
@@ -241,7 +241,13 @@ class TopicLetters:
             yield letter_of_message(message, self.settings)
 
     def _messages(self) -> Iterator[KafkaRecord]:
-        from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
+        from confluent_kafka import (
+            OFFSET_BEGINNING,
+            Consumer,
+            KafkaError,
+            KafkaException,
+            TopicPartition,
+        )
 
         from services.stream_worker.kafka_config import consumer_config
 
@@ -251,42 +257,47 @@ class TopicLetters:
         config["enable.partition.eof"] = True
         consumer = Consumer(config)
         try:
-            metadata = consumer.list_topics(self.topic, timeout=30)
+            try:
+                metadata = consumer.list_topics(self.topic, timeout=30)
+            except KafkaException as exc:
+                raise TransientError(f"dead-letter topic {self.topic}: {exc}") from exc
             found = metadata.topics.get(self.topic)
             if found is None or found.error is not None:
                 raise PermanentError(
                     ErrorCode.INVALID_REQUEST, f"no dead-letter topic {self.topic!r}"
                 )
-            partitions = sorted(found.partitions)
             first = self._ends is None
             ends: dict[int, int] = {} if first else dict(self._ends or {})
-            open_ = {p for p in partitions if first or ends.get(p, 0) > 0}
+            open_ = {p for p in found.partitions if first or ends.get(p, 0) > 0}
             consumer.assign([TopicPartition(self.topic, p, OFFSET_BEGINNING) for p in open_])
-            seen: dict[int, int] = {}  # partition -> next offset after the last record read
-            idle_since = time.monotonic()
-            while open_ and time.monotonic() - idle_since < IDLE_SECONDS:
+            heard_at = time.monotonic()  # of the last record or end of partition
+            while open_:
+                if time.monotonic() - heard_at > IDLE_SECONDS:
+                    # Without its end, a partition's letters cannot be told from none at all.
+                    raise TransientError(
+                        f"dead-letter topic {self.topic}: partitions {sorted(open_)} "
+                        f"silent for {IDLE_SECONDS:.0f} s"
+                    )
                 for message in consumer.consume(100, timeout=0.5):
-                    idle_since = time.monotonic()
                     error = message.error()
                     partition = message.partition() or 0
                     if error is not None:
                         if error.code() == KafkaError._PARTITION_EOF:
+                            heard_at = time.monotonic()
                             ends.setdefault(partition, message.offset() or 0)
                             open_.discard(partition)
                         elif error.fatal():
-                            raise RuntimeError(f"Kafka consumer failed: {error}")
+                            raise TransientError(f"dead-letter topic {self.topic}: {error}")
                         continue
+                    heard_at = time.monotonic()
                     offset = message.offset() or 0
-                    if not first and offset >= ends.get(partition, 0):
-                        open_.discard(partition)
+                    end = ends.get(partition, 0)
+                    if not first and offset >= end:
+                        open_.discard(partition)  # what this replay wrote: the next run's
                         continue
-                    seen[partition] = offset + 1
                     yield KafkaRecord.from_message(message)
-                    if not first and offset + 1 >= ends.get(partition, 0):
+                    if not first and offset + 1 >= end:
                         open_.discard(partition)
-            if open_ and first:
-                log.warning("%s: no end reported for partitions %s", self.topic, sorted(open_))
-                ends.update({p: seen.get(p, 0) for p in open_})
             if first:
                 self._ends = ends
         finally:
