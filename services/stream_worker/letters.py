@@ -258,7 +258,7 @@ class TopicLetters:
         consumer = Consumer(config)
         try:
             try:
-                metadata = consumer.list_topics(self.topic, timeout=30)
+                metadata = consumer.list_topics(self.topic, timeout=IDLE_SECONDS)
             except KafkaException as exc:
                 raise TransientError(f"dead-letter topic {self.topic}: {exc}") from exc
             found = metadata.topics.get(self.topic)

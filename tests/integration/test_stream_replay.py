@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 
 from core.bootstrap import Context, build_context
 from core.config import Settings, get_settings
+from core.errors import TransientError
 from core.loader import load_once
 from core.repository.migrations import upgrade
 from services.cli import main
@@ -27,6 +28,7 @@ from services.stream_worker.records import REPLAY_COUNT, KafkaRecord
 from services.stream_worker.replayer import Selection, Summary, replay
 from tests import images
 from tests.harness.kafka import TEST_CONSUMER_CONFIG, NewTopicFactory, partitions_of
+from tests.harness.proxy import free_port
 from tests.harness.s3 import REGION, MakeSettings
 
 
@@ -346,3 +348,24 @@ def test_the_replay_command_prints_the_dry_run_and_a_json_summary(
         "loop_guarded": 0,
     }
     assert replaying.events()["images:0:0#replay-1"] == "processed"
+
+
+def test_a_replay_whose_broker_is_unreachable_stops_as_transient_and_writes_nothing(
+    replaying: Replaying,
+) -> None:
+    replaying.stream([claim(0, replaying.source_bucket)])
+    nowhere = replaying.settings.model_copy(
+        update={"kafka_bootstrap_servers": f"127.0.0.1:{free_port()}"}
+    )
+    events = replaying.events()
+
+    with pytest.raises(TransientError):
+        replay(
+            replaying.ctx,
+            [TopicLetters(nowhere, replaying.dlq)],
+            None,
+            selection=Selection(),
+            max_replays=3,
+            dry_run=True,
+        )
+    assert replaying.events() == events
