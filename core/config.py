@@ -231,6 +231,12 @@ class Settings(BaseSettings):
     kafka_retry_backoff_max_seconds: float = Field(
         default=30.0, gt=0, le=3600, description="Longest pause between retries of a failed batch."
     )
+    replay_max_attempts: int = Field(
+        default=3,
+        ge=1,
+        le=100,
+        description="imgpipe replay: times a dead letter is replayed before it stays dead.",
+    )
     stream_report_batch_item_failures: bool = Field(
         default=True,
         description="MSK handler: report a failed batch in batchItemFailures (needs "

@@ -20,6 +20,7 @@ class ErrorCode(StrEnum):
     FORBIDDEN_SOURCE = "forbidden_source"
     SOURCE_NOT_FOUND = "source_not_found"
     INVALID_REQUEST = "invalid_request"
+    CHECKSUM_MISMATCH = "checksum_mismatch"
 
 
 # One HTTP status per code: what the upload API answers for a refusal.
@@ -35,6 +36,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.FORBIDDEN_SOURCE: 403,
     ErrorCode.SOURCE_NOT_FOUND: 404,
     ErrorCode.INVALID_REQUEST: 400,
+    ErrorCode.CHECKSUM_MISMATCH: 422,
 }
 
 TITLES: dict[ErrorCode, str] = {
@@ -49,6 +51,7 @@ TITLES: dict[ErrorCode, str] = {
     ErrorCode.FORBIDDEN_SOURCE: "Source not allowed",
     ErrorCode.SOURCE_NOT_FOUND: "Source not found",
     ErrorCode.INVALID_REQUEST: "Invalid request",
+    ErrorCode.CHECKSUM_MISMATCH: "Checksum mismatch",
 }
 
 

@@ -15,6 +15,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("services.upload_api.serve", "run the upload API with uvicorn"),
     "consume": ("services.stream_worker.consume", "consume images from Kafka"),
     "produce": ("services.stream_worker.produce", "send image files to a Kafka topic"),
+    "replay": ("services.stream_worker.replay", "send dead letters through ingest again"),
     "invoke-stream": ("services.stream_worker.invoke", "run the MSK Lambda handler on an event"),
     "upload": ("services.commands.upload", "upload image files to a running API"),
     "get": ("services.commands.get", "fetch an image's metadata or a rendition from the API"),

@@ -25,6 +25,14 @@ ERROR_DETAIL = "imgpipe-error-detail"
 SOURCE_TOPIC = "imgpipe-source-topic"
 SOURCE_PARTITION = "imgpipe-source-partition"
 SOURCE_OFFSET = "imgpipe-source-offset"
+EVENT_ID = "imgpipe-event-id"
+CUSTOMER_ID = "imgpipe-customer-id"
+DEAD_LETTERED_AT = "imgpipe-dead-lettered-at"
+# What a letter adds to the record's own headers: a replay takes them off again.
+LETTER_HEADERS = frozenset(
+    {ERROR_CODE, ERROR_DETAIL, SOURCE_TOPIC, SOURCE_PARTITION, SOURCE_OFFSET}
+    | {EVENT_ID, CUSTOMER_ID, DEAD_LETTERED_AT}
+)
 MAX_DETAIL_BYTES = 1024
 # A healthy broker acknowledges within milliseconds; waiting longer for a down one only delays
 # the batch's backoff and, on SIGTERM, the consumer's exit (due within 10 s). The batch is not
@@ -45,7 +53,8 @@ class DeadLetter:
     customer_id: str
 
     def headers(self) -> list[tuple[str, str | bytes | None]]:
-        """The original headers, then the error and where the record came from."""
+        """The original headers, then the error, where the record came from, its ids and when
+        it was dead-lettered (what `imgpipe replay` filters on)."""
         detail = self.detail.encode()[:MAX_DETAIL_BYTES]
         return [
             *self.record.headers,
@@ -54,6 +63,9 @@ class DeadLetter:
             (SOURCE_TOPIC, self.record.topic.encode()),
             (SOURCE_PARTITION, str(self.record.partition).encode()),
             (SOURCE_OFFSET, str(self.record.offset).encode()),
+            (EVENT_ID, self.event_id.encode()),
+            (CUSTOMER_ID, self.customer_id.encode()),
+            (DEAD_LETTERED_AT, utcnow().isoformat().encode()),
         ]
 
     def document(self) -> dict[str, Any]:

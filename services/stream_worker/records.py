@@ -6,14 +6,16 @@ a neutral `KafkaRecord` first, and `decode()` turns that into an `IngestRequest`
 Rules a producer can rely on:
 - The value is raw image bytes, or a JSON envelope (header `content-type: application/json`, or
   a value whose first non-blank byte is `{`): `{"event_id"?, "customer_id"?, "image_base64" |
-  "image_s3_uri", "metadata"?}`. Unknown envelope fields are ignored (producers may add some).
+  "image_s3_uri", "sha256"?, "version_id"?, "metadata"?}`. Unknown envelope fields are ignored
+  (producers may add some).
 - Header names are matched case-insensitively; values are UTF-8. When a header repeats, the
   last one wins, as with Kafka's own `Headers.lastHeader()`.
 - The customer is the envelope's `customer_id`, else the `customer-id` header, else
   `IMGPIPE_STREAM_DEFAULT_CUSTOMER`. The event id is the envelope's `event_id`, else the
   `event-id` header, else `{topic}:{partition}:{offset}`.
 - `image_s3_uri` is read only from buckets in `IMGPIPE_STREAM_ALLOWED_BUCKETS`, by the S3 API;
-  no other URL is ever fetched.
+  no other URL is ever fetched. `version_id` reads that version of the object; `sha256` (hex of
+  the image bytes) must match what is read, else `checksum_mismatch` (claim_check.py).
 Anything else is a PermanentError with a precise code; S3 being unreachable is a TransientError.
 """
 
@@ -22,6 +24,7 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import hashlib
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,7 +32,14 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from core.errors import ErrorCode, PermanentError
-from core.models import IngestRequest, customer_id_problem, event_id_problem, utcnow
+from core.models import (
+    MAX_EVENT_ID_BYTES,
+    IngestRequest,
+    customer_id_problem,
+    event_id_problem,
+    utcnow,
+)
+from services.stream_worker.claim_check import ClaimCheck, parse_s3_uri, read_s3_object
 
 if TYPE_CHECKING:
     from confluent_kafka import Message
@@ -37,6 +47,10 @@ if TYPE_CHECKING:
     from core.config import Settings
 
 Header = tuple[str, bytes]
+
+# How often `imgpipe replay` has sent the record through ingest again (services/stream_worker/
+# replayer.py): its loop guard, and what keeps a replay's event apart from the refused one.
+REPLAY_COUNT = "imgpipe-replay-count"
 
 JSON_TYPE = "application/json"
 MAX_METADATA_BYTES = 64 * 1024
@@ -184,7 +198,7 @@ def decode(record: KafkaRecord, settings: Settings) -> IngestRequest:
         return IngestRequest(
             customer_id=customer or settings.stream_default_customer,
             source="stream",
-            event_id=event_id or record.coordinates,
+            event_id=replay_event_id(event_id or record.coordinates, replay_count(record)),
             data=data,
             fetch=fetch,
             received_at=received_at,
@@ -198,7 +212,7 @@ def decode(record: KafkaRecord, settings: Settings) -> IngestRequest:
     return IngestRequest(
         customer_id=header_customer or settings.stream_default_customer,
         source="stream",
-        event_id=header_event or record.coordinates,
+        event_id=replay_event_id(header_event or record.coordinates, replay_count(record)),
         data=record.value,
         received_at=received_at,
         declared_type=media_type or None,
@@ -209,7 +223,9 @@ def refused(record: KafkaRecord, settings: Settings, error: PermanentError) -> I
     """The request of a record that could not be decoded: it carries the refusal, so that the
     warehouse records a `rejected` event for it under the best ids the record offers."""
     customer = _lenient(record, "customer-id") or settings.stream_default_customer
-    event_id = _lenient(record, "event-id") or record.coordinates
+    event_id = replay_event_id(
+        _lenient(record, "event-id") or record.coordinates, replay_count(record)
+    )
     return IngestRequest(
         customer_id=customer,
         source="stream",
@@ -218,6 +234,28 @@ def refused(record: KafkaRecord, settings: Settings, error: PermanentError) -> I
         received_at=_received_at(record),
         refusal=error,
     )
+
+
+def replay_count(record: KafkaRecord) -> int:
+    """The record's `imgpipe-replay-count` header: 0 when absent or not a count."""
+    raw = record.header(REPLAY_COUNT)
+    try:
+        count = int(raw or b"0")
+    except ValueError:
+        return 0
+    return max(count, 0)
+
+
+def replay_event_id(event_id: str, replays: int) -> str:
+    """The event id of the `replays`-th replay of an event: its own, since the refused event is
+    recorded already (and the loader writes an event id once), and the same for every replay
+    of the same letter, so that replaying a letter twice makes no second row."""
+    if replays <= 0:
+        return event_id
+    suffix = f"#replay-{replays}"
+    if len((event_id + suffix).encode()) > MAX_EVENT_ID_BYTES:
+        event_id = "sha256:" + hashlib.sha256(event_id.encode()).hexdigest()
+    return event_id + suffix
 
 
 def _lenient(record: KafkaRecord, name: str) -> str | None:
@@ -326,8 +364,13 @@ def _envelope_image(
         raise PermanentError(
             ErrorCode.MALFORMED_RECORD, "the envelope has both image_base64 and image_s3_uri"
         )
+    check = ClaimCheck.of_envelope(envelope)
     if present[0] == "image_base64":
         encoded = envelope["image_base64"]
+        if check.version_id is not None:
+            raise PermanentError(
+                ErrorCode.MALFORMED_RECORD, "version_id names an S3 version: not for image_base64"
+            )
         if not isinstance(encoded, str):
             raise PermanentError(ErrorCode.MALFORMED_RECORD, "image_base64 is not a string")
         # Checked before decoding: base64 grows 4/3, so this bounds the decoded size from below.
@@ -341,12 +384,12 @@ def _envelope_image(
                 ErrorCode.TOO_LARGE,
                 f"{len(data)} bytes is over the limit of {settings.max_bytes}",
             )
-        return data, None
+        return check.verify(data, "image_base64"), None
     uri = envelope["image_s3_uri"]
     if not isinstance(uri, str):
         raise PermanentError(ErrorCode.MALFORMED_RECORD, "image_s3_uri is not a string")
     bucket, key = parse_s3_uri(uri, settings.stream_allowed_buckets)
-    return None, functools.partial(read_s3_object, bucket, key, settings)
+    return None, functools.partial(read_s3_object, bucket, key, settings, check)
 
 
 def _metadata(value: object) -> dict[str, Any]:
@@ -359,44 +402,3 @@ def _metadata(value: object) -> dict[str, Any]:
             ErrorCode.MALFORMED_RECORD, f"metadata is over {MAX_METADATA_BYTES} bytes of JSON"
         )
     return value
-
-
-def parse_s3_uri(uri: str, allowed_buckets: Sequence[str]) -> tuple[str, str]:
-    """(bucket, key) of s3://bucket/key when the bucket is allowed; any other URL is refused."""
-    if not uri.startswith("s3://"):
-        raise PermanentError(
-            ErrorCode.FORBIDDEN_SOURCE, "image_s3_uri must be an s3://bucket/key URI"
-        )
-    bucket, _, key = uri[5:].partition("/")
-    if not bucket or not key:
-        raise PermanentError(ErrorCode.MALFORMED_RECORD, "image_s3_uri names no bucket or key")
-    if bucket not in allowed_buckets:
-        raise PermanentError(
-            ErrorCode.FORBIDDEN_SOURCE, f"bucket {bucket!r} is not on the stream allow-list"
-        )
-    return bucket, key
-
-
-def read_s3_object(bucket: str, key: str, settings: Settings) -> bytes:
-    """The object's bytes, its size checked against max_bytes before a byte is downloaded.
-    S3's refusals are read as a stream source's (core.repository.objects.s3_api): a missing or
-    archived object is `source_not_found`, one the worker may not read `forbidden_source`."""
-    from core.repository.objects.s3_api import s3_client_for, s3_errors
-
-    client = s3_client_for(settings)
-    with s3_errors(f"s3://{bucket}/{key}", key, source=True):
-        size = int(client.head_object(Bucket=bucket, Key=key)["ContentLength"])
-        if size > settings.max_bytes:
-            raise PermanentError(
-                ErrorCode.TOO_LARGE, f"{size} bytes is over the limit of {settings.max_bytes}"
-            )
-        if size == 0:
-            return b""  # S3 refuses a Range on an empty object; ingest refuses it as empty
-        # The Range caps the download even if the object grew since the HEAD.
-        body = client.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{settings.max_bytes}")
-        data: bytes = body["Body"].read()
-    if len(data) > settings.max_bytes:
-        raise PermanentError(
-            ErrorCode.TOO_LARGE, f"over {settings.max_bytes} bytes at s3://{bucket}/{key}"
-        )
-    return data

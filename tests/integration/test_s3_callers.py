@@ -13,7 +13,7 @@ from core.config import Settings
 from core.errors import ErrorCode, NotFound, PermanentError, TransientError
 from core.repository.objects import S3Store, open_object_store
 from core.repository.objects.s3_api import s3_client, s3_client_for
-from services.stream_worker.records import read_s3_object
+from services.stream_worker.claim_check import read_s3_object
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import time
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -108,14 +109,20 @@ def test_producer_waits_for_every_replica_and_never_duplicates() -> None:
 def test_dead_letter_keeps_original_headers_and_adds_error_and_source() -> None:
     record = KafkaRecord("images", 3, 17, 1000, b"k", b"v", (("customer-id", "ü".encode()),))
     letter = DeadLetter(record, ErrorCode.UNDECODABLE, "truncated JPEG", "images:3:17", "acme")
-    assert letter.headers() == [
+    *headers, (stamp_name, stamp) = letter.headers()
+    assert headers == [
         ("customer-id", "ü".encode()),
         ("imgpipe-error-code", b"undecodable"),
         ("imgpipe-error-detail", b"truncated JPEG"),
         ("imgpipe-source-topic", b"images"),
         ("imgpipe-source-partition", b"3"),
         ("imgpipe-source-offset", b"17"),
+        ("imgpipe-event-id", b"images:3:17"),
+        ("imgpipe-customer-id", b"acme"),
     ]
+    assert stamp_name == "imgpipe-dead-lettered-at"
+    assert isinstance(stamp, bytes)
+    assert abs(datetime.fromisoformat(stamp.decode()) - datetime.now(UTC)) < timedelta(minutes=1)
     document = letter.document()
     assert letter.object_key == "dead-letter/images/3/17.json"
     assert base64.b64decode(document["value"]) == b"v"

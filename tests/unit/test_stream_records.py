@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import socket
 from datetime import UTC, datetime
@@ -13,12 +14,12 @@ from confluent_kafka import Message
 
 from core.config import Settings, load_settings
 from core.errors import ErrorCode, PermanentError, TransientError
+from services.stream_worker.claim_check import parse_s3_uri
 from services.stream_worker.records import (
     KafkaRecord,
     decode,
     msk_event,
     msk_records,
-    parse_s3_uri,
     refused,
 )
 
@@ -333,6 +334,47 @@ def test_envelope_with_base64_image_and_metadata(settings: Settings) -> None:
     assert request.data == JPEG
     assert (request.customer_id, request.event_id) == ("acme", "order-7")
     assert request.attributes == {"album": "Été", "tags": ["a", "b"]}
+
+
+def test_envelope_base64_image_with_its_sha256_is_accepted_in_either_case(
+    settings: Settings,
+) -> None:
+    digest = hashlib.sha256(JPEG).hexdigest()
+    for written in (digest, digest.upper()):
+        value = envelope(image_base64=base64.b64encode(JPEG).decode(), sha256=written)
+        assert decode(record(value), settings).data == JPEG
+
+
+def test_envelope_base64_image_of_another_sha256_is_a_checksum_mismatch(
+    settings: Settings,
+) -> None:
+    value = envelope(image_base64=base64.b64encode(JPEG).decode(), sha256="0" * 64)
+    with pytest.raises(PermanentError) as refused_:
+        decode(record(value), settings)
+    assert refused_.value.code is ErrorCode.CHECKSUM_MISMATCH
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"sha256": "f" * 63},
+        {"sha256": "g" * 64},
+        {"sha256": 12},
+        {"version_id": ""},
+        {"version_id": "v\n1"},
+        {"version_id": ["v1"]},
+        {"version_id": "v1", "image_base64": "AAAA"},
+    ],
+)
+def test_envelope_with_an_unusable_sha256_or_version_id_is_malformed(
+    settings: Settings, fields: dict[str, Any]
+) -> None:
+    value = envelope(**{"image_s3_uri": "s3://images-in/a.jpg", **fields})
+    if "image_base64" in fields:
+        value = envelope(**fields)
+    with pytest.raises(PermanentError) as refused_:
+        decode(record(value), settings)
+    assert refused_.value.code is ErrorCode.MALFORMED_RECORD
 
 
 def test_envelope_is_recognised_without_content_type(settings: Settings) -> None:
