@@ -20,17 +20,24 @@ class Metric:
     kind: Literal["counter", "histogram", "gauge"]  # how Prometheus keeps it
     dimensions: tuple[str, ...]
     help: str
+    # Further EMF dimension sets: alarms need one that names no reason code, since an alarm
+    # names every dimension of the metric it watches.
+    rollups: tuple[tuple[str, ...], ...] = ()
 
 
 # Every metric imgpipe emits: the template's alarms and dashboard may name only these.
 METRICS: dict[str, Metric] = {
     "ImagesProcessed": Metric("Count", "counter", ("source",), "Images stored for the first time"),
     "ImagesDuplicate": Metric("Count", "counter", ("source",), "Images found already stored"),
-    "ImagesRejected": Metric("Count", "counter", ("source", "code"), "Images refused, by reason"),
+    "ImagesRejected": Metric(
+        "Count", "counter", ("source", "code"), "Images refused, by reason", (("source",),)
+    ),
     "ProcessingMs": Metric("Milliseconds", "histogram", ("source",), "Time to ingest one image"),
     "BytesIn": Metric("Bytes", "counter", ("source",), "Bytes of images received"),
     "BytesOut": Metric("Bytes", "counter", ("source",), "Bytes of renditions written"),
-    "DeadLetters": Metric("Count", "counter", ("source", "code"), "Records dead-lettered"),
+    "DeadLetters": Metric(
+        "Count", "counter", ("source", "code"), "Records dead-lettered", (("source",),)
+    ),
     "RowsLoaded": Metric("Count", "counter", (), "Warehouse rows written by the loader"),
     "FactsLoaded": Metric("Count", "counter", (), "Fact objects loaded into the warehouse"),
     "LoaderLagSeconds": Metric("Seconds", "gauge", (), "Age of the oldest fact not loaded"),
@@ -40,7 +47,10 @@ PROCESSING_BUCKETS = (5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 300
 
 _lock = threading.Lock()
 # On Lambda, values wait here for `flush` (one EMF document per set of dimension values).
-_pending: dict[tuple[tuple[str, str], ...], list[tuple[str, float]]] = defaultdict(list)
+_Labels = tuple[tuple[str, str], ...]
+_pending: dict[tuple[_Labels, tuple[tuple[str, ...], ...]], list[tuple[str, float]]] = defaultdict(
+    list
+)
 _collectors: dict[str, Any] = {}
 
 
@@ -52,7 +62,7 @@ def count(name: str, value: float = 1, **dimensions: object) -> None:
     labels = tuple((key, str(getattr(v, "value", v))) for key, v in sorted(dimensions.items()))
     if running_on_lambda():
         with _lock:
-            _pending[labels].append((name, float(value)))
+            _pending[labels, metric.rollups].append((name, float(value)))
     else:
         _prometheus(name, metric, dict(labels), value)
 
@@ -72,11 +82,13 @@ def flush() -> None:
         AmazonCloudWatchEMFProvider,
     )
 
-    for labels, values in groups.items():
+    for (labels, rollups), values in groups.items():
         # service="": no `service` dimension that the alarms would then have to name.
         provider = AmazonCloudWatchEMFProvider(namespace=NAMESPACE, service="")
         for key, label in labels:
             provider.add_dimension(key, label)
+        for rollup in rollups:
+            provider.add_dimensions(**{key: label for key, label in labels if key in rollup})
         for name, value in values:
             provider.add_metric(name, METRICS[name].unit, value)
         provider.flush_metrics()

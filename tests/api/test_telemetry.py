@@ -89,8 +89,9 @@ def emf_values(documents: list[dict[str, Any]], name: str) -> list[tuple[dict[st
         units = {m["Name"]: m["Unit"] for m in directive["Metrics"]}
         if name in units:
             assert units[name] == metrics.METRICS[name].unit
-            (dimension_names,) = directive["Dimensions"]
+            dimension_names, *rollups = directive["Dimensions"]
             assert set(dimension_names) == set(metrics.METRICS[name].dimensions)
+            assert [tuple(r) for r in rollups] == list(metrics.METRICS[name].rollups)
             value = document[name]  # one value, or a list of those recorded together
             found.append(
                 (
