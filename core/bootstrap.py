@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -37,7 +38,9 @@ class Context:
         """fn over items, in a few threads when there are several (Pillow frees the GIL)."""
         if len(items) < 2 or self.settings.ingest_workers < 2:
             return [fn(item) for item in items]
-        return list(self._pool("ingest", self.settings.ingest_workers).map(fn, items))
+        scope = contextvars.copy_context()  # log correlation fields follow into the threads
+        pool = self._pool("ingest", self.settings.ingest_workers)
+        return list(pool.map(lambda item: scope.copy().run(fn, item), items))
 
     def io_map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
         """fn over items that wait on I/O, in threads of their own: safe to call from an

@@ -186,6 +186,11 @@ class Settings(BaseSettings):
         "dropped) or for the next bytes of its body (answered 408).",
     )
     log_level: str = Field(default="INFO", description="Log level of the imgpipe loggers.")
+    metrics_open: bool = Field(
+        default=False,
+        description="Answer `GET /metrics` of `imgpipe serve` to any client, not only to "
+        "loopback ones: for a network that already keeps strangers out.",
+    )
 
     # Stream worker.
     kafka_bootstrap_servers: str = Field(

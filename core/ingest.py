@@ -29,6 +29,8 @@ from core.models import (
     utcnow,
 )
 from core.processing import process
+from core.telemetry import metrics
+from core.telemetry.traces import span
 
 if TYPE_CHECKING:
     from core.bootstrap import Context
@@ -49,13 +51,16 @@ def ingest_batch(requests: Sequence[IngestRequest], ctx: Context) -> list[Ingest
     finish. Direct uploads (object_key) are left in place: see discard_upload."""
     results = list(ctx.map(lambda request: _ingest_one(request, ctx), requests))
     record_facts(ctx.objects, results)
+    metrics.record_results(results)  # once the facts hold them: counted as the log has them
     return results
 
 
 def record_facts(objects: ObjectStore, results: Sequence[IngestResult]) -> None:
     """Step 8: the call's rows, one fact object for the whole call."""
     if results:
-        objects.put(facts.new_fact_key(), facts.encode(facts.rows_of(results)), facts.CONTENT_TYPE)
+        with span("facts"):
+            data = facts.encode(facts.rows_of(results))
+            objects.put(facts.new_fact_key(), data, facts.CONTENT_TYPE)
 
 
 def _ingest_one(request: IngestRequest, ctx: Context) -> IngestResult:
@@ -67,9 +72,10 @@ def _ingest_one(request: IngestRequest, ctx: Context) -> IngestResult:
         with _IMAGE_LOCKS.hold(image_id):  # same image, same process: one encodes, one finds
             manifest = _stored_manifest(ctx.objects, image_id)
             if manifest is None:
-                with decoding(data, ctx.settings):  # waits its turn in the decode budget
+                with decoding(data, ctx.settings), span("processing"):  # waits its turn
                     processed = process(data, ctx.settings.processing)  # steps 1-5
-                manifest = _store(ctx, request, image_id, processed)  # step 7
+                with span("object_storage"):
+                    manifest = _store(ctx, request, image_id, processed)  # step 7
     except PermanentError as refusal:
         return _result(request, started, len(data), refusal=refusal)
     # Whoever created the manifest is `processed` (again, when it retries); anyone else finds

@@ -20,6 +20,9 @@ from typing import TYPE_CHECKING, Any
 from core import facts, layout
 from core.errors import ConfigError, NotFound, TransientError
 from core.models import utcnow
+from core.telemetry import metrics
+from core.telemetry.logs import correlated
+from core.telemetry.traces import span
 
 if TYPE_CHECKING:
     from core.bootstrap import Context
@@ -71,8 +74,17 @@ class LoadReport:
 def load_once(ctx: Context, *, replay_after: str | None = None) -> LoadReport:
     """One bounded load. With `replay_after` (a fact key or prefix), the fact objects after it
     are loaded again whether or not the ledger has them: rows already present stay single."""
-    started = time.perf_counter()
     load_id = layout.new_ulid()
+    with correlated(correlation_id=load_id, load_id=load_id):
+        report = _load(ctx, load_id, replay_after)
+    metrics.count("RowsLoaded", report.rows_written)
+    metrics.count("FactsLoaded", report.files)
+    metrics.count("LoaderLagSeconds", report.lag_seconds)
+    return report
+
+
+def _load(ctx: Context, load_id: str, replay_after: str | None) -> LoadReport:
+    started = time.perf_counter()
     settings, objects, warehouse = ctx.settings, ctx.objects, ctx.warehouse
     waiting = _waiting(objects, warehouse, settings, replay_after)
     batch: list[tuple[str, int]] = []
@@ -158,7 +170,7 @@ def _write(
 ) -> tuple[dict[str, int], list[FactFile]]:
     """Stage the files' rows, insert what is new, record the files: one transaction."""
     objects, warehouse = ctx.objects, ctx.warehouse
-    with warehouse.load_session() as session:
+    with span("warehouse"), warehouse.load_session() as session:
         present = session.already_loaded([f.key for f in files])
         fresh = [f for f in files if f.key not in present]
         staged = files if replay else fresh

@@ -46,11 +46,14 @@ def run(args: argparse.Namespace) -> int:
     from core.config import get_settings
     from core.errors import TransientError
     from core.loader import load_once
+    from core.telemetry.logs import configure as configure_logging
 
     if args.since and not args.replay:
         print("imgpipe load: --since goes with --replay", file=sys.stderr)
         return 2
-    ctx = build_context(get_settings())
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    ctx = build_context(settings)
     stop = threading.Event()
 
     def interrupted(_signum: int, _frame: FrameType | None) -> None:

@@ -12,22 +12,24 @@ This module is only the wiring: the Context is built once per container, at impo
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from core.bootstrap import default_context
 from core.events.publisher import PublishReport, describe
 from core.events.runner import publisher_for
 from core.loader import LoadReport, load_once
+from core.telemetry.logs import configure as configure_logging
+from services.invocation import instrumented
 
 # A load must finish before Lambda's timeout; one takes seconds, so stop with this much left.
 RESERVE_MS = 30_000
 
 _context = default_context()
-logging.getLogger("imgpipe").setLevel(_context.settings.log_level)
+configure_logging(_context.settings.log_level)
 _publisher = publisher_for(_context)  # the loader image has no Kafka client: no results topic
 
 
+@instrumented
 def handler(event: Any = None, context: Any = None) -> dict[str, Any]:
     """Publish and load while fact objects wait and time remains; a summary of both."""
     published = _publish(context)

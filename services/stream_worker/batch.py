@@ -10,6 +10,9 @@ from typing import TYPE_CHECKING, Any
 from core.errors import PermanentError, TransientError
 from core.ingest import ingest_batch
 from core.models import IngestRequest, IngestResult
+from core.telemetry import metrics
+from core.telemetry.logs import correlated
+from core.telemetry.traces import span
 from services.stream_worker.deadletter import DeadLetter, DeadLetters
 from services.stream_worker.records import KafkaRecord, decode, msk_records, refused
 
@@ -45,8 +48,34 @@ def process_records(
     the reason. Raises TransientError when storage, the warehouse, an allowed S3 source or the
     dead-letter destination is unreachable: nothing is then acknowledged, and a retry of the
     same records makes no second row (ids are deterministic)."""
-    unreadable = unreadable or {}
+    with correlated(**batch_fields(records)):
+        return _process(records, ctx, dead_letters, unreadable or {})
 
+
+def batch_fields(records: Sequence[KafkaRecord]) -> dict[str, Any]:
+    """The log fields naming a batch: topic, partition and offset range (of each partition,
+    in `correlation_id`, when the batch spans several)."""
+    ranges: dict[tuple[str, int], tuple[int, int]] = {}
+    for record in records:
+        key = (record.topic, record.partition)
+        low, high = ranges.get(key, (record.offset, record.offset))
+        ranges[key] = (min(low, record.offset), max(high, record.offset))
+    spans = [
+        f"{topic}:{partition}:{low}-{high}" for (topic, partition), (low, high) in ranges.items()
+    ]
+    fields: dict[str, Any] = {"correlation_id": ",".join(spans)}
+    if len(ranges) == 1:
+        (((topic, partition), (low, high)),) = ranges.items()
+        fields.update(topic=topic, partition=partition, offsets=f"{low}-{high}")
+    return fields
+
+
+def _process(
+    records: Sequence[KafkaRecord],
+    ctx: Context,
+    dead_letters: DeadLetters,
+    unreadable: Mapping[int, PermanentError],
+) -> BatchReport:
     def request_for(index: int) -> IngestRequest:
         record = records[index]
         if index in unreadable:
@@ -70,8 +99,10 @@ def process_records(
         if result.status == "rejected" and result.error_code is not None
     ]
     if letters:
-        dead_letters.send(letters)
+        with span("dead_letters"):
+            dead_letters.send(letters)
         for letter in letters:
+            metrics.count("DeadLetters", source="stream", code=letter.code)
             log.info(
                 "dead-lettered %s: %s %s", letter.record.coordinates, letter.code, letter.detail
             )
@@ -136,6 +167,16 @@ def handle_event(
     records, unreadable = records_of_event(event)
     if not records:
         return {"batchItemFailures": []}
+    with correlated(**batch_fields(records)):
+        return _answer(records, unreadable, ctx, dead_letters)
+
+
+def _answer(
+    records: list[KafkaRecord],
+    unreadable: dict[int, PermanentError],
+    ctx: Context,
+    dead_letters: DeadLetters,
+) -> dict[str, Any]:
     try:
         report = process_records(records, ctx, dead_letters, unreadable)
     except TransientError as error:

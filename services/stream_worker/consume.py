@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
-import sys
 from types import FrameType
 
 
@@ -35,6 +34,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--log-interval", type=float, default=10.0, help="seconds between progress lines"
     )
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        help="serve GET /metrics (Prometheus text) on this port; off by default",
+    )
+    parser.add_argument(
+        "--metrics-host",
+        default="127.0.0.1",
+        help="address of the metrics endpoint (default loopback: it has no authentication)",
+    )
+
+
+def serve_metrics(host: str, port: int) -> None:
+    """The process's metrics over HTTP, from a daemon thread of prometheus-client's."""
+    import prometheus_client
+
+    from core.telemetry import metrics
+
+    metrics.exposition()  # registers every metric, so a scrape shows them all from the start
+    prometheus_client.start_http_server(port, addr=host)
+    logging.getLogger("imgpipe.stream").info("metrics on http://%s:%d/metrics", host, port)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
     from core.config import get_settings, load_settings
     from core.events.runner import start_publisher
     from core.loader import LoaderThread
+    from core.telemetry.logs import configure as configure_logging
     from services.stream_worker.consumer import StreamConsumer
     from services.stream_worker.deadletter import open_dead_letters
     from services.stream_worker.kafka_config import client_config
@@ -53,12 +74,9 @@ def run(args: argparse.Namespace) -> int:
         overrides["kafka_batch_size"] = args.batch_size
     # A bad option fails like a bad variable, naming the one it stands for.
     settings = load_settings(**overrides) if overrides else get_settings()
-    logging.basicConfig(
-        level=logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
-    logging.getLogger("imgpipe").setLevel(settings.log_level)
+    configure_logging(settings.log_level)
+    if args.metrics_port is not None:
+        serve_metrics(args.metrics_host, args.metrics_port)
     ctx = build_context(settings)
     dead_letters = open_dead_letters(
         settings, ctx.objects, topic=args.dlq_topic, bootstrap_servers=args.bootstrap_servers

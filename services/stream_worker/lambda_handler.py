@@ -18,24 +18,26 @@ dead-letter destination are built once per container, at import, and every event
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any
 
 from core.bootstrap import Context, default_context
+from core.telemetry.logs import configure as configure_logging
+from services.invocation import instrumented
 from services.stream_worker.batch import handle_event
 from services.stream_worker.deadletter import DeadLetters, open_dead_letters
 
 
 def _build() -> tuple[Context, DeadLetters]:
     ctx = default_context()
-    logging.getLogger("imgpipe").setLevel(ctx.settings.log_level)
+    configure_logging(ctx.settings.log_level)
     return ctx, open_dead_letters(ctx.settings, ctx.objects)
 
 
 _context, _dead_letters = _build()
 
 
+@instrumented
 def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
     """Lambda's entry point for `eventSource: aws:kafka` events."""
     return handle_event(event, _context, _dead_letters)

@@ -16,6 +16,7 @@ from fastapi.routing import APIRoute
 from core.bootstrap import Context, build_context, default_context
 from core.config import Settings
 from core.health import LagProbe
+from core.telemetry.logs import configure as configure_logging
 from services.upload_api.auth import Authenticator
 from services.upload_api.docs import install_docs
 from services.upload_api.limits import BodyLimitMiddleware
@@ -23,10 +24,17 @@ from services.upload_api.problems import HANDLED, handle_exception, move_problem
 from services.upload_api.protocol import HeadAsGetMiddleware, SecurityHeadersMiddleware
 from services.upload_api.request_log import (
     RequestLogMiddleware,
-    configure_logging,
     document_request_id,
 )
-from services.upload_api.routes import dashboard, health, images, local_objects, stats, uploads
+from services.upload_api.routes import (
+    dashboard,
+    health,
+    images,
+    local_objects,
+    stats,
+    uploads,
+)
+from services.upload_api.routes import metrics as metrics_route
 
 # One line per resource; a new resource is a module under routes/ and a line here.
 ROUTERS: tuple[APIRouter, ...] = (
@@ -91,11 +99,13 @@ def create_app(
     ctx: Context | None = None,
     *,
     background_loader: bool = False,
+    serve_metrics: bool = False,
 ) -> FastAPI:
     """The app on `ctx` (or a Context built from `settings`, or the process's default one).
     Everything costly is built here, once, not in a lifespan that Mangum would rerun. With
     `background_loader` (a server of its own, not a Lambda), the app also loads the fact log
-    into the warehouse every IMGPIPE_LOAD_INTERVAL_SECONDS while it runs."""
+    into the warehouse every IMGPIPE_LOAD_INTERVAL_SECONDS while it runs; with
+    `serve_metrics`, it answers GET /metrics (Prometheus text) to operators."""
     if ctx is None:
         ctx = build_context(settings) if settings is not None else default_context()
     configure_logging(ctx.settings.log_level)
@@ -118,6 +128,8 @@ def create_app(
         app.include_router(router)
     if ctx.objects.urls_served_by_app:
         app.include_router(local_objects.router)
+    if serve_metrics:
+        app.include_router(metrics_route.router)
     install_docs(app)
     # Added inside out: the last one added sees the request first.
     app.add_middleware(HeadAsGetMiddleware)
@@ -155,8 +167,8 @@ def create_app(
 
 
 def create_served_app() -> FastAPI:
-    """What `imgpipe serve` runs: the app with its background loader."""
-    return create_app(background_loader=True)
+    """What `imgpipe serve` runs: the app with its background loader and GET /metrics."""
+    return create_app(background_loader=True, serve_metrics=True)
 
 
 def _loading(ctx: Context) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:

@@ -2,12 +2,14 @@
 
 The app, its database engine and storage client are built once per container, at import, and
 reused by every invocation; Mangum's lifespan is off because it would run on each invocation.
+Each invocation's metrics leave as EMF documents on stdout when it ends.
 """
 
 from __future__ import annotations
 
 from mangum import Mangum
 
+from services.invocation import instrumented
 from services.upload_api.app import create_app
 from services.upload_api.gateway import GatewayStage
 
@@ -22,4 +24,4 @@ TEXT_MIME_TYPES = [
 
 
 app = create_app()
-handler = Mangum(GatewayStage(app), lifespan="off", text_mime_types=TEXT_MIME_TYPES)
+handler = instrumented(Mangum(GatewayStage(app), lifespan="off", text_mime_types=TEXT_MIME_TYPES))

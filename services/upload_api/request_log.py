@@ -1,19 +1,17 @@
-"""JSON logs: one line per request with its id, and a last-resort 500 that is still a problem."""
+"""Request logs: one line per request with its id, and a last-resort 500 that is still a problem."""
 
 from __future__ import annotations
 
-import json
 import logging
 import re
-import sys
 import time
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from core.telemetry.logs import JsonFormatter, correlated
 from services.upload_api.problems import ApiCode, ApiError, problem_response
 
 log = logging.getLogger("imgpipe.api")
@@ -23,40 +21,6 @@ REQUEST_ID_HEADER = "x-request-id"
 # nginx's status for a request its client closed before an answer: not a server error.
 CLIENT_CLOSED_REQUEST = 499
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:=+/-]{1,128}$")
-_RESERVED = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
-
-
-class JsonFormatter(logging.Formatter):
-    """A log record as one JSON object; `extra=` fields become top-level members."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        line: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        for key, value in record.__dict__.items():
-            if key not in _RESERVED and not key.startswith("_"):
-                line[key] = value
-        if record.exc_info:
-            line["exception"] = self.formatException(record.exc_info)
-        return json.dumps(line, default=str)
-
-
-def configure_logging(level: str = "INFO") -> None:
-    """JSON lines on stderr for the imgpipe loggers (CloudWatch on Lambda), and for
-    python-multipart's, whose warnings on a malformed body would otherwise reach stderr as
-    bare lines through logging's last resort. Idempotent."""
-    logging.getLogger("imgpipe").setLevel(level.upper())
-    for name in ("imgpipe", "python_multipart"):
-        logger = logging.getLogger(name)
-        if not any(getattr(h, "_imgpipe_json", False) for h in logger.handlers):
-            handler = logging.StreamHandler(sys.stderr)
-            handler.setFormatter(JsonFormatter())
-            handler._imgpipe_json = True  # type: ignore[attr-defined]
-            logger.addHandler(handler)
-            logger.propagate = False
 
 
 def document_request_id(schema: dict[str, Any]) -> dict[str, Any]:
@@ -115,7 +79,8 @@ class RequestLogMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            with correlated(correlation_id=request_id, request_id=request_id):
+                await self.app(scope, receive, send_with_id)
         except ClientDisconnect:
             status = CLIENT_CLOSED_REQUEST  # nobody is left to answer
             log.info(
@@ -140,3 +105,6 @@ class RequestLogMiddleware:
                     "customer": state.get("customer"),
                 },
             )
+
+
+__all__ = ["JsonFormatter", "RequestLogMiddleware", "document_request_id"]
