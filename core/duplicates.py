@@ -52,7 +52,11 @@ def claim_picture(
             return None  # claimed: ours is the first
         first = _named_image(objects, key)
         if first == image_id:
-            return None  # claimed by this image before (a retry, or a twin event)
+            # Claimed by this image before, by an attempt that stored no manifest (or one
+            # since erased): it stands, unless another image has replaced it since.
+            if not objects.exists(content_index_key(customer_id, content_sha256, generation + 1)):
+                return None
+            continue
         if first is not None:
             manifest = stored_manifest(first)
             if (

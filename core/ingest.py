@@ -84,9 +84,7 @@ def _ingest_one(request: IngestRequest, ctx: Context) -> IngestResult:
     # the image stored: `duplicate`.
     if manifest.first_event_id == request.event_id:
         return _result(request, started, len(data), manifest=manifest, status="processed")
-    return _result(
-        request, started, len(data), manifest=manifest, status="duplicate", match=match
-    )
+    return _result(request, started, len(data), manifest=manifest, status="duplicate", match=match)
 
 
 def _first_of_picture(

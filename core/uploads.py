@@ -96,9 +96,7 @@ def complete_upload(upload_id: str, customer_id: str, ctx: Context) -> Accepted:
         record = _load_record(ctx, upload_id, customer_id)
         if "image_id" in record:
             view = images.get_image(uuid.UUID(record["image_id"]), customer_id, ctx)
-            return Accepted(
-                view.manifest, duplicate=True, stored=view.renditions, match="exact"
-            )
+            return Accepted(view.manifest, duplicate=True, stored=view.renditions, match="exact")
         key = upload_key(upload_id)
         if not ctx.objects.exists(key):
             raise UploadNotReceived(upload_id)

@@ -60,9 +60,7 @@ def image_out(
         content_sha256=meta.content_sha256,
         thumbhash=meta.thumbhash,
         dominant_color=meta.dominant_color,
-        metadata_removed=list(meta.metadata_removed)
-        if meta.metadata_removed is not None
-        else None,
+        metadata_removed=list(meta.metadata_removed) if meta.metadata_removed is not None else None,
         source=manifest.source,
         created_at=manifest.created_at,
         duplicate=duplicate,

@@ -34,9 +34,7 @@ _EVENT_COLUMNS = (
 def upgrade() -> None:
     for table, columns in (("images", _IMAGE_COLUMNS), ("ingest_events", _EVENT_COLUMNS)):
         for name, kind, encoding in columns:
-            op.add_column(
-                table, sa.Column(name, kind, nullable=True, redshift_encode=encoding)
-            )
+            op.add_column(table, sa.Column(name, kind, nullable=True, redshift_encode=encoding))
 
 
 def downgrade() -> None:
