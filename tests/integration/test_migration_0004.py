@@ -120,7 +120,8 @@ def test_upgrade_from_0003_keeps_the_rows_and_the_new_columns_fill_from_later_fa
     image_id = str(first.image_id)
     assert select(
         engine,
-        f"select content_sha256, thumbhash, dominant_color from images where image_id = '{image_id}'",  # noqa: S608
+        "select content_sha256, thumbhash, dominant_color from images "
+        f"where image_id = '{image_id}'",
     ) == [("jpeg:" + "1" * 64, "3EgKFYhpZ4VPh2aHVnh5dl8i9idk", "#b6afab")]
     event = warehouse.get_event("new-2")
     assert event is not None

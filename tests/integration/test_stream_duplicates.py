@@ -42,7 +42,9 @@ def rendition_keys(s3_client: Any, bucket: str) -> list[str]:
 
 
 def test_stream_records_of_one_picture_are_content_and_exact_duplicates_of_the_first(
-    stream: Stream, new_topic: NewTopicFactory, s3_client: Any
+    stream: Stream,  # noqa: F811 - the fixture imported above
+    new_topic: NewTopicFactory,
+    s3_client: Any,
 ) -> None:
     topic = new_topic(partitions=1)
     sent = [
