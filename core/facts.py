@@ -63,6 +63,8 @@ def event_row(result: IngestResult, recorded_at: datetime) -> Row:
         "processing_ms": float(result.processing_ms),
         "received_at": _time(result.received_at),
         "recorded_at": _time(recorded_at),
+        "match": result.match,
+        "duplicate_of": str(result.duplicate_of) if result.duplicate_of else None,
     }
 
 
@@ -87,6 +89,9 @@ def image_row(manifest: Manifest) -> Row:
         "has_gps": meta.has_gps,
         "first_seen_at": _time(manifest.seen_at),
         "first_event_id": manifest.first_event_id,
+        "content_sha256": meta.content_sha256,
+        "thumbhash": meta.thumbhash,
+        "dominant_color": meta.dominant_color,
     }
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from core import facts
 from core.budget import decoding
+from core.duplicates import claim_picture
 from core.errors import ErrorCode, NotFound, PermanentError, TransientError
 from core.layout import IMMUTABLE_CACHE_CONTROL, MANIFEST_CACHE_CONTROL, manifest_key, rendition_key
 from core.limits import refuse_if_too_large
@@ -21,6 +22,7 @@ from core.models import (
     IngestRequest,
     IngestResult,
     Manifest,
+    Match,
     ProcessedImage,
     Rendition,
     RenditionRecord,
@@ -69,19 +71,39 @@ def _ingest_one(request: IngestRequest, ctx: Context) -> IngestResult:
     try:
         data = _read_bytes(request, ctx)  # step 0: the bytes, or why there are none
         image_id = image_id_for(request.customer_id, hashlib.sha256(data).hexdigest())  # step 6
+        match: Match = "exact"
         with _IMAGE_LOCKS.hold(image_id):  # same image, same process: one encodes, one finds
             manifest = _stored_manifest(ctx.objects, image_id)
             if manifest is None:
                 with decoding(data, ctx.settings), span("processing"):  # waits its turn
                     processed = process(data, ctx.settings.processing)  # steps 1-5
+                # The same picture with other metadata, stored before: nothing new is written.
                 with span("object_storage"):
-                    manifest = _store(ctx, request, image_id, processed)  # step 7
+                    manifest = _first_of_picture(ctx, request, image_id, processed)
+                    if manifest is None:
+                        manifest = _store(ctx, request, image_id, processed)  # step 7
+                    else:
+                        match = "content"
     except PermanentError as refusal:
         return _result(request, started, len(data), refusal=refusal)
     # Whoever created the manifest is `processed` (again, when it retries); anyone else finds
     # the image stored: `duplicate`.
-    status: Status = "processed" if manifest.first_event_id == request.event_id else "duplicate"
-    return _result(request, started, len(data), manifest=manifest, status=status)
+    if manifest.first_event_id == request.event_id:
+        return _result(request, started, len(data), manifest=manifest, status="processed")
+    return _result(request, started, len(data), manifest=manifest, status="duplicate", match=match)
+
+
+def _first_of_picture(
+    ctx: Context, request: IngestRequest, image_id: uuid.UUID, processed: ProcessedImage
+) -> Manifest | None:
+    """The manifest of another image of this customer with the same picture, when stored."""
+    return claim_picture(
+        ctx.objects,
+        request.customer_id,
+        processed.metadata.content_sha256,
+        image_id,
+        lambda first: _stored_manifest(ctx.objects, first),
+    )
 
 
 def _read_bytes(request: IngestRequest, ctx: Context) -> bytes:
@@ -175,6 +197,7 @@ def _result(
     manifest: Manifest | None = None,
     status: Status = "rejected",
     refusal: PermanentError | None = None,
+    match: Match | None = None,
 ) -> IngestResult:
     return IngestResult(
         event_id=request.event_id,
@@ -187,6 +210,8 @@ def _result(
         manifest=manifest,
         error_code=refusal.code if refusal else None,
         error_detail=refusal.detail if refusal else None,
+        match=match,
+        duplicate_of=manifest.image_id if manifest and match else None,
     )
 
 

@@ -12,6 +12,7 @@ from typing import Final
 
 RENDITIONS: Final = "renditions/"  # processed images; DEEP_ARCHIVE after archive_after_days
 MANIFESTS: Final = "manifests/"  # per-image metadata; decides processed vs duplicate
+CONTENT_INDEX: Final = "content-index/"  # first image of a picture: metadata-blind duplicates
 UPLOADS: Final = "uploads/"  # direct uploads awaiting completion, and their records
 IDEMPOTENCY: Final = "idempotency/"  # answers kept for Idempotency-Key retries
 DEAD_LETTERS: Final = "dead-letter/"  # refused stream records, when no DLQ topic is set
@@ -33,6 +34,15 @@ def rendition_key(name: str, image_id: uuid.UUID | str, extension: str) -> str:
 
 def manifest_key(image_id: uuid.UUID | str) -> str:
     return f"{MANIFESTS}{image_id}.json"
+
+
+def content_index_key(customer_id: str, content_sha256: str, generation: int = 0) -> str:
+    """Which image of the customer first had this picture (see core.duplicates). Digests, as
+    in idempotency_key; a generation after the first replaces one naming an image gone."""
+    customer = hashlib.sha256(customer_id.encode()).hexdigest()[:32]
+    content = hashlib.sha256(content_sha256.encode()).hexdigest()
+    suffix = f".{generation}" if generation else ""
+    return f"{CONTENT_INDEX}{customer}/{content}{suffix}.json"
 
 
 def upload_key(upload_id: str) -> str:
@@ -88,7 +98,7 @@ def default_cache_control(key: str) -> str | None:
         return IMMUTABLE_CACHE_CONTROL
     if key.startswith(MANIFESTS):
         return MANIFEST_CACHE_CONTROL
-    if key.startswith((UPLOADS, IDEMPOTENCY)):
+    if key.startswith((UPLOADS, IDEMPOTENCY, CONTENT_INDEX)):
         return RECORD_CACHE_CONTROL
     return None
 

@@ -13,6 +13,8 @@ from core.errors import ErrorCode, PermanentError
 
 Source = Literal["upload", "stream"]
 Status = Literal["processed", "duplicate", "rejected"]
+# How a duplicate was found: the same bytes, or the same picture with other metadata.
+Match = Literal["exact", "content"]
 
 # Namespace of image ids; fixed forever: changing it would give every stored image a new id.
 IMAGE_NAMESPACE = uuid.UUID("5b0b8d8e-6f4a-5c1e-9a57-1d2f6f0c8a11")
@@ -255,6 +257,10 @@ class IngestResult:
     manifest: Manifest | None = None
     error_code: ErrorCode | None = None
     error_detail: str | None = None
+    # Set exactly when the status is `duplicate`: the image found, and how. A `content` match
+    # answers with the first image's manifest, so duplicate_of is its id.
+    match: Match | None = None
+    duplicate_of: uuid.UUID | None = None
 
     @property
     def image_id(self) -> uuid.UUID | None:
@@ -287,6 +293,9 @@ class ImageRecord:
     has_gps: bool
     first_seen_at: datetime
     first_event_id: str
+    content_sha256: str | None = None
+    thumbhash: str | None = None
+    dominant_color: str | None = None
     renditions: tuple[RenditionRecord, ...] = ()
 
 
@@ -306,3 +315,5 @@ class EventRecord:
     processing_ms: float
     received_at: datetime
     recorded_at: datetime
+    match: Match | None = None
+    duplicate_of: str | None = None

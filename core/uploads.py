@@ -26,7 +26,7 @@ from core.errors import (
 )
 from core.ingest import discard_upload, ingest
 from core.layout import RECORD_CACHE_CONTROL, UPLOADS, upload_key, upload_record_key
-from core.models import IngestRequest, Manifest
+from core.models import IngestRequest, Manifest, Match
 
 if TYPE_CHECKING:
     from core.bootstrap import Context
@@ -42,6 +42,11 @@ class Accepted:
     manifest: Manifest
     duplicate: bool
     stored: tuple[StoredRendition, ...] | None = None
+    match: Match | None = None  # a duplicate's: same bytes ("exact") or same picture
+
+    @property
+    def duplicate_of(self) -> uuid.UUID | None:
+        return self.manifest.image_id if self.duplicate else None
 
 
 def accept(job: IngestRequest, ctx: Context) -> Accepted:
@@ -52,7 +57,7 @@ def accept(job: IngestRequest, ctx: Context) -> Accepted:
         raise PermanentError(
             result.error_code or ErrorCode.INVALID_REQUEST, result.error_detail or "refused"
         )
-    return Accepted(result.manifest, result.status == "duplicate")
+    return Accepted(result.manifest, result.status == "duplicate", match=result.match)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +96,7 @@ def complete_upload(upload_id: str, customer_id: str, ctx: Context) -> Accepted:
         record = _load_record(ctx, upload_id, customer_id)
         if "image_id" in record:
             view = images.get_image(uuid.UUID(record["image_id"]), customer_id, ctx)
-            return Accepted(view.manifest, duplicate=True, stored=view.renditions)
+            return Accepted(view.manifest, duplicate=True, stored=view.renditions, match="exact")
         key = upload_key(upload_id)
         if not ctx.objects.exists(key):
             raise UploadNotReceived(upload_id)

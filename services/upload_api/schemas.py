@@ -8,10 +8,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.models import Source
+from core.models import Match, Source
 from core.repository.objects import RestoreTier
 
 IMAGE_ID = "3f1e5a52-8a0c-5b8e-9d27-52c1f6d1a0b4"
+FIRST_IMAGE_ID = "8d2c7e0a-4b1f-5a9e-b3c6-0f7e2d1a9c84"
+THUMBHASH_EXAMPLE = "3EgKFYhpZ4VPh2aHVnh5dl8i9idk"
+CONTENT_SHA256_EXAMPLE = "jpeg:819215c0b445801df4c922dec08410c5911ffee2fb7eb55d78f5a16ee025469f"
 BASE = "https://api.example.com"
 THUMB_EXAMPLE: dict[str, Any] = {
     "name": "thumb",
@@ -76,9 +79,15 @@ class ImageOut(BaseModel):
                     "camera_model": "EOS 5D",
                     "taken_at": "2024-05-01T10:11:12+00:00",
                     "has_gps": False,
+                    "content_sha256": CONTENT_SHA256_EXAMPLE,
+                    "thumbhash": THUMBHASH_EXAMPLE,
+                    "dominant_color": "#b6afab",
+                    "metadata_removed": ["exif:MakerNote", "exif:BodySerialNumber", "gps"],
                     "source": "upload",
                     "created_at": "2026-01-02T03:04:05+00:00",
                     "duplicate": False,
+                    "match": None,
+                    "duplicate_of": None,
                     "renditions": [
                         {
                             "name": "display",
@@ -108,10 +117,50 @@ class ImageOut(BaseModel):
     camera_model: str | None = None
     taken_at: datetime | None = None
     has_gps: bool = Field(description="Whether the original carried GPS data (never kept).")
+    content_sha256: str | None = Field(
+        default=None,
+        description="Hash of the picture blind to its metadata, `kind:hex` (kind `jpeg`: the "
+        "coded image without APPn/COM segments; `png`: the image chunks; `pixels`: the decoded "
+        "pixels). Orientation and ICC profile are part of the picture. Null for images stored "
+        "before it was computed.",
+        examples=[CONTENT_SHA256_EXAMPLE],
+    )
+    thumbhash: str | None = Field(
+        default=None,
+        description="Base64 ThumbHash (https://evanw.github.io/thumbhash/): a placeholder of "
+        "about 25 bytes to show, blurred, while the image loads.",
+        examples=[THUMBHASH_EXAMPLE],
+    )
+    dominant_color: str | None = Field(
+        default=None,
+        pattern=r"^#[0-9a-f]{6}$",
+        description="The image's dominant colour, `#rrggbb`: a background while it loads.",
+        examples=["#b6afab"],
+    )
+    metadata_removed: list[str] | None = Field(
+        default=None,
+        description="What of the original's metadata no rendition carries (`gps`, `xmp`, "
+        "`exif:MakerNote`, ...), by the metadata policy. Null for images stored before it was "
+        "recorded.",
+    )
     source: Source
     created_at: datetime
     duplicate: bool = Field(
-        default=False, description="true when this customer had already sent these bytes."
+        default=False,
+        description="true when this customer had already sent this image: the same bytes, or "
+        "the same picture with other metadata (see `match`). Nothing new was stored; the "
+        "answer is the image stored first.",
+    )
+    match: Match | None = Field(
+        default=None,
+        description="How a duplicate was found: `exact` (the same bytes) or `content` (the same "
+        "picture, by `content_sha256`, with other metadata). Null when not a duplicate.",
+        examples=["content"],
+    )
+    duplicate_of: uuid.UUID | None = Field(
+        default=None,
+        description="A duplicate's image: the id of the image this customer sent first (the "
+        "`id` of this answer). Null when not a duplicate.",
     )
     renditions: list[RenditionOut]
 
@@ -125,6 +174,8 @@ class ImageSummary(BaseModel):
     width: int
     height: int
     bytes: int
+    thumbhash: str | None = Field(default=None, description="Base64 ThumbHash placeholder.")
+    dominant_color: str | None = Field(default=None, description="`#rrggbb`.")
     created_at: datetime = Field(description="When this customer first sent the image.")
     url: str = Field(description="GET it for the full image.")
     renditions: list[RenditionOut]
@@ -145,6 +196,8 @@ class ImagePageOut(BaseModel):
                             "width": 4000,
                             "height": 3000,
                             "bytes": 2481337,
+                            "thumbhash": THUMBHASH_EXAMPLE,
+                            "dominant_color": "#b6afab",
                             "created_at": "2026-01-02T03:04:05+00:00",
                             "url": f"{BASE}/v1/images/{IMAGE_ID}",
                             "renditions": [THUMB_EXAMPLE],
@@ -295,12 +348,22 @@ def ok_response(body: Any, description: str, links: dict[str, Any] | None = None
 
 def stored_image_responses(duplicate: str) -> dict[int | str, dict[str, Any]]:
     """The success answers of a route that ingests an image: 201 when new, 200 (described by
-    `duplicate`) when this customer had already sent the same bytes."""
+    `duplicate`) when this customer had already sent the same bytes or the same picture."""
+    first = {
+        **example(ImageOut),
+        "id": FIRST_IMAGE_ID,
+        "duplicate": True,
+        "match": "content",
+        "duplicate_of": FIRST_IMAGE_ID,
+    }
+    first["renditions"] = [
+        {**r, "url": r["url"].replace(IMAGE_ID, FIRST_IMAGE_ID)} for r in first["renditions"]
+    ]
     return {
         201: ok_response(example(ImageOut), "Stored: the image with its renditions", IMAGE_LINKS),
         200: {
             "model": ImageOut,
-            **ok_response({**example(ImageOut), "duplicate": True}, duplicate, IMAGE_LINKS),
+            **ok_response(first, duplicate, IMAGE_LINKS),
         },
     }
 

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from core.bootstrap import Context
 from core.images import ImageView, StoredRendition
-from core.models import ImageRecord, IngestRequest, Manifest, RenditionRecord
+from core.models import ImageRecord, IngestRequest, Manifest, Match, RenditionRecord
 from core.uploads import Accepted, accept
 from services.upload_api.schemas import (
     ImageOut,
@@ -35,6 +35,7 @@ def image_out(
     stored: tuple[StoredRendition, ...] | None = None,
     *,
     duplicate: bool = False,
+    match: Match | None = None,
 ) -> ImageOut:
     meta = manifest.metadata
     states = {state.record.name: state for state in stored or ()}
@@ -56,9 +57,15 @@ def image_out(
         camera_model=meta.camera_model,
         taken_at=meta.taken_at,
         has_gps=meta.has_gps,
+        content_sha256=meta.content_sha256,
+        thumbhash=meta.thumbhash,
+        dominant_color=meta.dominant_color,
+        metadata_removed=list(meta.metadata_removed) if meta.metadata_removed is not None else None,
         source=manifest.source,
         created_at=manifest.created_at,
         duplicate=duplicate,
+        match=(match or "exact") if duplicate else None,
+        duplicate_of=manifest.image_id if duplicate else None,
         renditions=renditions,
     )
 
@@ -90,6 +97,8 @@ def summary_out(request: Request, row: ImageRecord) -> ImageSummary:
         width=row.width,
         height=row.height,
         bytes=row.bytes_in,
+        thumbhash=row.thumbhash,
+        dominant_color=row.dominant_color,
         created_at=row.first_seen_at,
         url=image_url(request, row.image_id),
         renditions=[rendition_out(request, row.image_id, r) for r in row.renditions],
@@ -111,9 +120,15 @@ def _storage(state: StoredRendition) -> StorageOut:
 
 
 def accepted_answer(request: Request, accepted: Accepted) -> JSONResponse:
-    """201 with the image when new, 200 with `duplicate: true` when this customer had sent
-    the same bytes before."""
-    body = image_out(request, accepted.manifest, accepted.stored, duplicate=accepted.duplicate)
+    """201 with the image when new, 200 with `duplicate: true` (and `match`, `duplicate_of`)
+    when this customer had sent the same bytes, or the same picture, before."""
+    body = image_out(
+        request,
+        accepted.manifest,
+        accepted.stored,
+        duplicate=accepted.duplicate,
+        match=accepted.match,
+    )
     return JSONResponse(
         body.model_dump(mode="json"),
         status_code=200 if accepted.duplicate else 201,

@@ -19,7 +19,7 @@ from core.bootstrap import Context
 from core.config import Settings, load_settings
 from core.errors import ErrorCode, TransientError
 from core.ingest import discard_upload, ingest, ingest_batch
-from core.layout import FACTS, IMMUTABLE_CACHE_CONTROL, manifest_key
+from core.layout import FACTS, IMMUTABLE_CACHE_CONTROL, content_index_key, manifest_key
 from core.loader import load_once
 from core.models import IngestRequest, Manifest, image_id_for
 from core.repository.migrations import upgrade
@@ -112,9 +112,13 @@ def test_same_bytes_twice_make_one_image_one_set_of_objects_and_a_duplicate_even
     assert (first.status, second.status) == ("processed", "duplicate")
     assert first.image_id == second.image_id
     assert stack.list_objects() == objects_after_first
+    assert first.manifest is not None
+    index = content_index_key("acme", str(first.manifest.metadata.content_sha256))
     assert objects_after_first == sorted(
-        [f"manifests/{first.image_id}.json", f"renditions/thumb/{first.image_id}.jpg"]
+        [index, f"manifests/{first.image_id}.json", f"renditions/thumb/{first.image_id}.jpg"]
     )
+    assert (first.match, first.duplicate_of) == (None, None)
+    assert (second.match, second.duplicate_of) == ("exact", first.image_id)
     assert len(stack.rows("images")) == 1
     assert len(stack.rows("renditions")) == 1
     statuses = sorted((e["source"], e["status"]) for e in stack.rows("ingest_events"))
@@ -174,7 +178,7 @@ def test_same_bytes_from_four_threads_at_once_make_one_image(stack: Stack) -> No
     assert len(stack.rows("images")) == 1
     assert len(stack.rows("renditions")) == 1
     assert len(stack.rows("ingest_events")) == 4
-    assert len(stack.list_objects()) == 2
+    assert len(stack.list_objects()) == 3  # manifest, rendition, content index
 
 
 class HeldStore:

@@ -69,6 +69,18 @@ GOLDEN: list[tuple[Callable[..., str], tuple[Any, ...], str]] = [
         "idempotency/9adb8f49bd6a01e4819fe7e9bafa50a0/"
         "1de36a32af798da0c1ac9297603a320ed8fe567cf21c9177112a4ce914ebb8be.json",
     ),
+    (
+        layout.content_index_key,
+        ("..", "jpeg:" + "0" * 64),
+        "content-index/5ec1f7e700f37c3d0b2981d04855fc34/"
+        "e24ff39a25e68341dd85d7aab5d3a7a29bbcd6d67e41f7221f97715b890a1646.json",
+    ),
+    (
+        layout.content_index_key,
+        ("acme", "png:" + "1" * 64, 2),
+        "content-index/822b33ad87c148a0a20a5ba7cd5ebcaa/"
+        "aaed315002b9d9f484b85146076daea7bb9da58537b5f229da7281c3c923bff4.2.json",
+    ),
     (layout.dead_letter_key, ("orders.v2", 0, 0), "dead-letter/orders.v2/0/0.json"),
     (
         layout.fact_key,

@@ -58,6 +58,8 @@ class WarehouseReader(Database):
             processing_ms=_float(m["processing_ms"]),
             received_at=m["received_at"],
             recorded_at=m["recorded_at"],
+            match=m["match"],
+            duplicate_of=m["duplicate_of"].strip() if m["duplicate_of"] else None,
         )
 
     def get_event_status(self, event_id: str) -> Status | None:

@@ -48,6 +48,10 @@ ZSTD: Final[dict[str, Any]] = {"info": {"redshift_encode": "zstd"}}
 DICT: Final[dict[str, Any]] = {"info": {"redshift_encode": "bytedict"}}
 AZ64: Final[dict[str, Any]] = {"info": {"redshift_encode": "az64"}}
 
+# "kind:" and 64 hex digits of a content hash; a ThumbHash is at most 25 bytes, 36 in base64.
+CONTENT_HASH_BYTES: Final = 80
+THUMBHASH_BYTES: Final = 64
+
 metadata = sa.MetaData()
 
 images = sa.Table(
@@ -71,6 +75,10 @@ images = sa.Table(
     sa.Column("first_seen_at", UtcDateTime, nullable=False, **RAW),
     # The event that first stored the image: the one whose status is `processed`.
     sa.Column("first_event_id", sa.String(MAX_EVENT_ID_BYTES), nullable=False, **ZSTD),
+    # From migration 0004: null on images loaded before it. "kind:hex", blind to metadata.
+    sa.Column("content_sha256", sa.String(CONTENT_HASH_BYTES), nullable=True, **ZSTD),
+    sa.Column("thumbhash", sa.String(THUMBHASH_BYTES), nullable=True, **ZSTD),
+    sa.Column("dominant_color", sa.String(7), nullable=True, **ZSTD),  # "#rrggbb"
     sa.PrimaryKeyConstraint("image_id", name="pk_images"),
     sa.Index("ix_images_customer_seen", "customer_id", "first_seen_at", "image_id"),
     # Images and renditions share a distribution key, so joins between them stay on a slice.
@@ -108,6 +116,9 @@ ingest_events = sa.Table(
     sa.Column("received_at", UtcDateTime, nullable=False, **RAW),
     # When ingest recorded the outcome (wrote its fact), not when the loader loaded it.
     sa.Column("recorded_at", UtcDateTime, nullable=False, **AZ64),
+    # A duplicate's: "exact" (same bytes) or "content" (same picture), and the image it is.
+    sa.Column("match", sa.String(16), nullable=True, **DICT),
+    sa.Column("duplicate_of", sa.CHAR(36), nullable=True, **ZSTD),
     sa.PrimaryKeyConstraint("event_id", name="pk_ingest_events"),
     sa.Index("ix_ingest_events_received", "received_at"),
     sa.Index("ix_ingest_events_customer_received", "customer_id", "received_at"),

@@ -12,6 +12,7 @@ from .format_share_out import FormatShareOut
 from .get_stats_source_type_0 import GetStatsSourceType0
 from .health_out import HealthOut
 from .image_out import ImageOut
+from .image_out_match_type_0 import ImageOutMatchType0
 from .image_out_source import ImageOutSource
 from .image_page_out import ImagePageOut
 from .image_summary import ImageSummary
@@ -47,6 +48,7 @@ __all__ = (
     "GetStatsSourceType0",
     "HealthOut",
     "ImageOut",
+    "ImageOutMatchType0",
     "ImageOutSource",
     "ImagePageOut",
     "ImageSummary",

@@ -8,6 +8,7 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..models.image_out_match_type_0 import ImageOutMatchType0
 from ..models.image_out_source import ImageOutSource
 from ..types import UNSET, Unset
 
@@ -38,8 +39,22 @@ class ImageOut:
         width (int):
         camera_make (None | str | Unset):
         camera_model (None | str | Unset):
-        duplicate (bool | Unset): true when this customer had already sent these bytes. Default: False.
+        content_sha256 (None | str | Unset): Hash of the picture blind to its metadata, `kind:hex` (kind `jpeg`: the
+            coded image without APPn/COM segments; `png`: the image chunks; `pixels`: the decoded pixels). Orientation and
+            ICC profile are part of the picture. Null for images stored before it was computed.
+        dominant_color (None | str | Unset): The image's dominant colour, `#rrggbb`: a background while it loads.
+        duplicate (bool | Unset): true when this customer had already sent this image: the same bytes, or the same
+            picture with other metadata (see `match`). Nothing new was stored; the answer is the image stored first.
+            Default: False.
+        duplicate_of (None | Unset | UUID): A duplicate's image: the id of the image this customer sent first (the `id`
+            of this answer). Null when not a duplicate.
+        match (ImageOutMatchType0 | None | Unset): How a duplicate was found: `exact` (the same bytes) or `content` (the
+            same picture, by `content_sha256`, with other metadata). Null when not a duplicate.
+        metadata_removed (list[str] | None | Unset): What of the original's metadata no rendition carries (`gps`, `xmp`,
+            `exif:MakerNote`, ...), by the metadata policy. Null for images stored before it was recorded.
         taken_at (datetime.datetime | None | Unset):
+        thumbhash (None | str | Unset): Base64 ThumbHash (https://evanw.github.io/thumbhash/): a placeholder of about 25
+            bytes to show, blurred, while the image loads.
     """
 
     bytes_: int
@@ -57,8 +72,14 @@ class ImageOut:
     width: int
     camera_make: None | str | Unset = UNSET
     camera_model: None | str | Unset = UNSET
+    content_sha256: None | str | Unset = UNSET
+    dominant_color: None | str | Unset = UNSET
     duplicate: bool | Unset = False
+    duplicate_of: None | Unset | UUID = UNSET
+    match: ImageOutMatchType0 | None | Unset = UNSET
+    metadata_removed: list[str] | None | Unset = UNSET
     taken_at: datetime.datetime | None | Unset = UNSET
+    thumbhash: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -103,7 +124,44 @@ class ImageOut:
         else:
             camera_model = self.camera_model
 
+        content_sha256: None | str | Unset
+        if isinstance(self.content_sha256, Unset):
+            content_sha256 = UNSET
+        else:
+            content_sha256 = self.content_sha256
+
+        dominant_color: None | str | Unset
+        if isinstance(self.dominant_color, Unset):
+            dominant_color = UNSET
+        else:
+            dominant_color = self.dominant_color
+
         duplicate = self.duplicate
+
+        duplicate_of: None | str | Unset
+        if isinstance(self.duplicate_of, Unset):
+            duplicate_of = UNSET
+        elif isinstance(self.duplicate_of, UUID):
+            duplicate_of = str(self.duplicate_of)
+        else:
+            duplicate_of = self.duplicate_of
+
+        match: None | str | Unset
+        if isinstance(self.match, Unset):
+            match = UNSET
+        elif isinstance(self.match, ImageOutMatchType0):
+            match = self.match.value
+        else:
+            match = self.match
+
+        metadata_removed: list[str] | None | Unset
+        if isinstance(self.metadata_removed, Unset):
+            metadata_removed = UNSET
+        elif isinstance(self.metadata_removed, list):
+            metadata_removed = self.metadata_removed
+
+        else:
+            metadata_removed = self.metadata_removed
 
         taken_at: None | str | Unset
         if isinstance(self.taken_at, Unset):
@@ -112,6 +170,12 @@ class ImageOut:
             taken_at = self.taken_at.isoformat()
         else:
             taken_at = self.taken_at
+
+        thumbhash: None | str | Unset
+        if isinstance(self.thumbhash, Unset):
+            thumbhash = UNSET
+        else:
+            thumbhash = self.thumbhash
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -136,10 +200,22 @@ class ImageOut:
             field_dict["camera_make"] = camera_make
         if camera_model is not UNSET:
             field_dict["camera_model"] = camera_model
+        if content_sha256 is not UNSET:
+            field_dict["content_sha256"] = content_sha256
+        if dominant_color is not UNSET:
+            field_dict["dominant_color"] = dominant_color
         if duplicate is not UNSET:
             field_dict["duplicate"] = duplicate
+        if duplicate_of is not UNSET:
+            field_dict["duplicate_of"] = duplicate_of
+        if match is not UNSET:
+            field_dict["match"] = match
+        if metadata_removed is not UNSET:
+            field_dict["metadata_removed"] = metadata_removed
         if taken_at is not UNSET:
             field_dict["taken_at"] = taken_at
+        if thumbhash is not UNSET:
+            field_dict["thumbhash"] = thumbhash
 
         return field_dict
 
@@ -197,7 +273,76 @@ class ImageOut:
 
         camera_model = _parse_camera_model(d.pop("camera_model", UNSET))
 
+        def _parse_content_sha256(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        content_sha256 = _parse_content_sha256(d.pop("content_sha256", UNSET))
+
+        def _parse_dominant_color(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        dominant_color = _parse_dominant_color(d.pop("dominant_color", UNSET))
+
         duplicate = d.pop("duplicate", UNSET)
+
+        def _parse_duplicate_of(data: object) -> None | Unset | UUID:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                duplicate_of_type_0 = UUID(data)
+
+                return duplicate_of_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | Unset | UUID, data)
+
+        duplicate_of = _parse_duplicate_of(d.pop("duplicate_of", UNSET))
+
+        def _parse_match(data: object) -> ImageOutMatchType0 | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                match_type_0 = ImageOutMatchType0(data)
+
+                return match_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(ImageOutMatchType0 | None | Unset, data)
+
+        match = _parse_match(d.pop("match", UNSET))
+
+        def _parse_metadata_removed(data: object) -> list[str] | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, list):
+                    raise TypeError()
+                metadata_removed_type_0 = cast(list[str], data)
+
+                return metadata_removed_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(list[str] | None | Unset, data)
+
+        metadata_removed = _parse_metadata_removed(d.pop("metadata_removed", UNSET))
 
         def _parse_taken_at(data: object) -> datetime.datetime | None | Unset:
             if data is None:
@@ -216,6 +361,15 @@ class ImageOut:
 
         taken_at = _parse_taken_at(d.pop("taken_at", UNSET))
 
+        def _parse_thumbhash(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        thumbhash = _parse_thumbhash(d.pop("thumbhash", UNSET))
+
         image_out = cls(
             bytes_=bytes_,
             created_at=created_at,
@@ -232,8 +386,14 @@ class ImageOut:
             width=width,
             camera_make=camera_make,
             camera_model=camera_model,
+            content_sha256=content_sha256,
+            dominant_color=dominant_color,
             duplicate=duplicate,
+            duplicate_of=duplicate_of,
+            match=match,
+            metadata_removed=metadata_removed,
             taken_at=taken_at,
+            thumbhash=thumbhash,
         )
 
         image_out.additional_properties = d

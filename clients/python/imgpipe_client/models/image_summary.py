@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from uuid import UUID
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+
+from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.rendition_out import RenditionOut
@@ -29,6 +31,8 @@ class ImageSummary:
         sha256 (str):
         url (str): GET it for the full image.
         width (int):
+        dominant_color (None | str | Unset): `#rrggbb`.
+        thumbhash (None | str | Unset): Base64 ThumbHash placeholder.
     """
 
     bytes_: int
@@ -40,6 +44,8 @@ class ImageSummary:
     sha256: str
     url: str
     width: int
+    dominant_color: None | str | Unset = UNSET
+    thumbhash: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -64,6 +70,18 @@ class ImageSummary:
 
         width = self.width
 
+        dominant_color: None | str | Unset
+        if isinstance(self.dominant_color, Unset):
+            dominant_color = UNSET
+        else:
+            dominant_color = self.dominant_color
+
+        thumbhash: None | str | Unset
+        if isinstance(self.thumbhash, Unset):
+            thumbhash = UNSET
+        else:
+            thumbhash = self.thumbhash
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -79,6 +97,10 @@ class ImageSummary:
                 "width": width,
             }
         )
+        if dominant_color is not UNSET:
+            field_dict["dominant_color"] = dominant_color
+        if thumbhash is not UNSET:
+            field_dict["thumbhash"] = thumbhash
 
         return field_dict
 
@@ -110,6 +132,24 @@ class ImageSummary:
 
         width = d.pop("width")
 
+        def _parse_dominant_color(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        dominant_color = _parse_dominant_color(d.pop("dominant_color", UNSET))
+
+        def _parse_thumbhash(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        thumbhash = _parse_thumbhash(d.pop("thumbhash", UNSET))
+
         image_summary = cls(
             bytes_=bytes_,
             created_at=created_at,
@@ -120,6 +160,8 @@ class ImageSummary:
             sha256=sha256,
             url=url,
             width=width,
+            dominant_color=dominant_color,
+            thumbhash=thumbhash,
         )
 
         image_summary.additional_properties = d
