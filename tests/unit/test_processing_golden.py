@@ -84,7 +84,7 @@ def outputs(name: str, policy: str) -> dict[str, Any]:
         "dominant_color": meta.dominant_color,
         "phash": meta.phash,
         "size": [meta.width, meta.height],
-        "metadata_removed": list(meta.metadata_removed),
+        "metadata_removed": list(meta.metadata_removed or ()),
         "renditions": [
             {
                 "name": r.name,
