@@ -22,8 +22,8 @@ PNG_SIZES = ((64, 48), (320, 240))
 PHOTOS = ("coffee", "chelsea", "astronaut", "rocket")
 BOUNDARY = "imgpipe-soak-boundary"
 CUSTOMER = "soak"
-API_KEY = "soak-key-not-a-secret"  # noqa: S105 - loopback only, configured by its digest
-WRONG_KEY = "soak-wrong-key"  # noqa: S105
+API_KEY = "soak-key-not-a-secret"  # loopback only; the server holds its digest
+WRONG_KEY = "soak-wrong-key"
 
 
 def key_pair() -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import random
 from collections.abc import Iterator
 from pathlib import Path
@@ -63,8 +64,6 @@ def test_distinct_images_differ_in_bytes_but_decode_alike() -> None:
         one = soak_inputs.distinct(content_type, data, "1")
         two = soak_inputs.distinct(content_type, data, "2")
         assert len({data, one, two}) == 3
-        import io
-
         with Image.open(io.BytesIO(data)) as a, Image.open(io.BytesIO(two)) as b:
             assert a.size == b.size
             assert a.tobytes() == b.tobytes()
@@ -72,7 +71,6 @@ def test_distinct_images_differ_in_bytes_but_decode_alike() -> None:
 
 def test_the_png_bomb_is_small_but_declares_more_pixels_than_allowed() -> None:
     from PIL import Image
-    import io
 
     bomb = soak_inputs.png_bomb()
     assert len(bomb) < 200_000
