@@ -176,7 +176,14 @@ class Record:
         return self.sha256 is None
 
 
-RECORD_HOSTILE = ("truncated", "not_an_image", "declared_dimensions", "bad_json", "bad_base64")
+RECORD_HOSTILE = (
+    "truncated",
+    "not_an_image",
+    "declared_dimensions",
+    "bomb",
+    "bad_json",
+    "bad_base64",
+)
 CUSTOMER_HEADER = ("customer-id", CUSTOMER.encode())
 JSON_HEADER = ("content-type", b"application/json")
 
@@ -190,12 +197,13 @@ def record(kind: str, rng: random.Random, tag: str) -> Record:
             return Record(kind, data, headers, digest)
         envelope = {"customer_id": CUSTOMER, "image_base64": base64.b64encode(data).decode()}
         return Record(kind, json.dumps(envelope).encode(), [JSON_HEADER], digest)
+    # An envelope that cannot be read is filed under the header's customer: a producer sends it.
     if kind == "bad_json":
         value = b'{"customer_id": "soak", "image_base64": "' + tag.encode()  # cut off
-        return Record(kind, value, [JSON_HEADER])
+        return Record(kind, value, [CUSTOMER_HEADER, JSON_HEADER])
     if kind == "bad_base64":
-        value = json.dumps({"customer_id": CUSTOMER, "image_base64": f"*not base64* {tag}"})
-        return Record(kind, value.encode(), [JSON_HEADER])
+        text = json.dumps({"customer_id": CUSTOMER, "image_base64": f"*not base64* {tag}"})
+        return Record(kind, text.encode(), [CUSTOMER_HEADER, JSON_HEADER])
     return Record(kind, hostile_image(kind, tag), [CUSTOMER_HEADER])
 
 
