@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 APT := $(if $(filter 0,$(shell id -u)),,sudo) apt-get
 
-.PHONY: run test lint bench clean install lock lint-infra system-packages deploy client
+.PHONY: run test lint bench soak clean install lock lint-infra system-packages deploy client
 
 # uv installs every environment from a lock; it is the one tool installed by version alone.
 UV_VERSION := 0.13.9
@@ -53,6 +53,12 @@ system-packages:
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# The soak (not in `make bench` nor `make test`): serve and consume at ~80% of their measured
+# capacity for 10 minutes; `make soak SOAK_SECONDS=60` for a short check. bench/results/soak.json.
+SOAK_SECONDS ?= 600
+soak: $(STAMP)
+	$(BIN)/python -m bench.soak --seconds $(SOAK_SECONDS)
 
 clean:
 	rm -rf $(VENV) $(TOOLS) $(SAM) .imgpipe .pytest_cache .mypy_cache .ruff_cache .hypothesis build *.egg-info .aws-sam
