@@ -30,6 +30,8 @@ ENTRY_POINTS = {"upload-api": "upload_api", "stream-worker": "stream_worker", "l
 # Imported when present, done without otherwise: the images need not carry them.
 OPTIONAL = {
     "pygments": "mako.exceptions highlights tracebacks with it when it is installed",
+    # Off Lambda (as this child runs) metrics go to it when installed; on Lambda they are EMF.
+    "prometheus-client": "core.telemetry.metrics keeps counters in it when it is installed",
 }
 
 
