@@ -17,6 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 import core.bootstrap
+import services.invocation
 from core.bootstrap import build_context
 from core.config import Settings, get_settings
 from core.telemetry import logs, metrics
@@ -48,6 +49,7 @@ def _forget() -> None:
         sys.modules.pop(name, None)
     get_settings.cache_clear()
     core.bootstrap._default = None
+    services.invocation._cold = True  # a fresh container, whichever handler ran before
 
 
 @pytest.fixture
