@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable, Mapping
-from functools import cached_property, lru_cache
+from functools import cached_property
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from core.errors import ConfigError
 from core.processing.policy import IccPolicy, ProcessingPolicy, RenditionSpec, exif_field
 
 ENV_PREFIX = "IMGPIPE_"
@@ -26,7 +24,7 @@ DEFAULT_RENDITIONS = (
 )
 
 
-def _split_list(value: Any) -> Any:
+def split_list(value: Any) -> Any:
     """Lists come from the environment as JSON (`["a","b"]`) or as plain `a,b`."""
     if isinstance(value, str):
         text = value.strip()
@@ -328,12 +326,12 @@ class Settings(BaseSettings):
     )
     @classmethod
     def _lists(cls, value: Any) -> Any:
-        return _split_list(value)
+        return split_list(value)
 
     @field_validator("api_keys", mode="before")
     @classmethod
     def _keys(cls, value: Any) -> Any:
-        return _split_list(value)
+        return split_list(value)
 
     @field_validator("api_keys")
     @classmethod
@@ -344,7 +342,7 @@ class Settings(BaseSettings):
     @field_validator("metadata_keep_exif", mode="before")
     @classmethod
     def _keepable(cls, value: Any) -> Any:
-        names = _split_list(value)  # each in the standard's spelling, or refused
+        names = split_list(value)  # each in the standard's spelling, or refused
         return [exif_field(str(name))[0] for name in names] if isinstance(names, list) else names
 
     @field_validator("renditions", mode="before")
@@ -428,104 +426,3 @@ def key_digests(pairs: Iterable[str]) -> dict[str, str]:
             raise ValueError("each entry must be customer_id:sha256hex(key), 64 lowercase hex")
         digests[digest] = customer
     return digests
-
-
-def parse_api_keys(text: str) -> dict[str, str]:
-    """The api_keys setting's text (as in the environment or its secret) -> {digest: customer}."""
-    pairs = _split_list(text)
-    if not isinstance(pairs, list) or not all(isinstance(pair, str) for pair in pairs):
-        raise ValueError("expected customer_id:sha256hex(key) pairs, comma separated")
-    return key_digests(pairs)
-
-
-def load_settings(**overrides: Any) -> Settings:
-    """Read the settings from the environment; a bad value fails naming its variable. Secrets
-    named by ARN are fetched here, once, so that nothing else handles them."""
-    try:
-        settings = Settings(**overrides)
-        resolved = _resolve_secrets(settings)
-        return Settings(**{**overrides, **resolved}) if resolved else settings
-    except ValidationError as exc:
-        lines = []
-        for error in exc.errors():
-            field = str(error["loc"][0]) if error["loc"] else "?"
-            where = ".".join(str(part) for part in error["loc"][1:])
-            suffix = f" (at {where})" if where else ""
-            lines.append(f"{ENV_PREFIX}{field.upper()}{suffix}: {error['msg']}")
-        raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None
-    except (ValueError, json.JSONDecodeError) as exc:  # pragma: no cover - defensive
-        raise ConfigError(f"invalid configuration: {exc}") from None
-
-
-def _resolve_secrets(settings: Settings) -> dict[str, Any]:
-    """Field values taken from AWS Secrets Manager: credentials spliced into the database URL,
-    API key pairs. Empty when no secret is named."""
-    values: dict[str, Any] = {}
-    if settings.database_secret_arn:
-        text = _secret_text(settings, settings.database_secret_arn, "DATABASE")
-        try:
-            secret = json.loads(text)
-            username, password = str(secret["username"]), str(secret["password"])
-        except (ValueError, KeyError, TypeError):
-            raise ConfigError(
-                f"{ENV_PREFIX}DATABASE_SECRET_ARN: the secret is not JSON with username "
-                "and password"
-            ) from None
-        from sqlalchemy.engine import make_url
-
-        url = make_url(settings.database_url).set(username=username, password=password)
-        values["database_url"] = url.render_as_string(hide_password=False)
-    if settings.api_keys_secret_arn:
-        values["api_keys"] = _secret_text(settings, settings.api_keys_secret_arn, "API_KEYS")
-    return values
-
-
-def _secret_text(settings: Settings, arn: str, name: str) -> str:
-    from core.secrets import SecretReader
-
-    # The message names the variable and the failure, never the secret's value.
-    return SecretReader(settings.aws_region).text(arn, f"{ENV_PREFIX}{name}_SECRET_ARN")
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """The process's settings, read once (Lambda keeps them for the container's life)."""
-    return load_settings()
-
-
-def running_on_lambda() -> bool:
-    return "AWS_LAMBDA_FUNCTION_NAME" in os.environ
-
-
-def settings_table() -> str:
-    """The settings as a Markdown table (variable, default, meaning), for the README."""
-    rows = ["| Variable | Default | Meaning |", "|---|---|---|"]
-    for name, info in Settings.model_fields.items():
-        default = info.get_default(call_default_factory=True)
-        if name == "renditions":
-            shown = ",".join(spec.compact for spec in DEFAULT_RENDITIONS)
-        elif default is None or default == []:
-            shown = "(unset)"
-        elif isinstance(default, list):
-            shown = ",".join(str(item) for item in default)
-        else:
-            shown = str(default)
-        meaning = (info.description or "").replace("|", "\\|")
-        rows.append(f"| `{ENV_PREFIX}{name.upper()}` | `{shown}` | {meaning} |")
-    return "\n".join(rows)
-
-
-def redacted(settings: Settings) -> dict[str, Any]:
-    """The effective settings with every secret masked: what may be logged or printed."""
-    values = settings.model_dump(mode="json")
-    for name, info in Settings.model_fields.items():
-        annotation = str(info.annotation)
-        if "SecretStr" in annotation and values.get(name):
-            values[name] = "********" if not isinstance(values[name], list) else ["********"]
-    if "@" in settings.database_url:
-        from sqlalchemy.engine import make_url
-
-        values["database_url"] = make_url(settings.database_url).render_as_string(
-            hide_password=True
-        )
-    return values
