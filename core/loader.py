@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -18,8 +17,9 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from core import facts, layout
-from core.errors import ConfigError, NotFound, TransientError
+from core.errors import ConfigError, NotFound
 from core.models import utcnow
+from core.periodic import Periodic
 from core.telemetry import metrics
 from core.telemetry.logs import correlated
 from core.telemetry.traces import span
@@ -216,9 +216,9 @@ def lag_seconds(ctx: Context) -> float:
     return _age(waiting[0][0]) if waiting else 0.0
 
 
-class LoaderThread:
+class LoaderThread(Periodic):
     """Loads every `interval` seconds in a daemon thread until stopped; at once again while a
-    load leaves work waiting; after a fault, later (with backoff)."""
+    load leaves work waiting; after a fault, later (with backoff). `last`: the latest report."""
 
     def __init__(
         self,
@@ -227,42 +227,14 @@ class LoaderThread:
         *,
         on_report: Callable[[LoadReport], None] | None = None,
     ) -> None:
+        super().__init__("loader", self._load, interval, log)
         self.ctx = ctx
-        self.interval = interval
         self.on_report = on_report
         self.last: LoadReport | None = None
-        self.failures = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="loader", daemon=True)
 
-    def start(self) -> LoaderThread:
-        self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 30.0) -> None:
-        """Finish the load in hand, then one more (so what was just written is loaded)."""
-        self._stop.set()
-        self._thread.join(timeout)
-
-    def _run(self) -> None:
-        while True:
-            stopping = self._stop.is_set()
-            delay = self.interval
-            try:
-                report = load_once(self.ctx)
-                self.last, self.failures = report, 0
-                if self.on_report:
-                    self.on_report(report)
-                if report.pending:
-                    delay = 0.0
-            except TransientError as error:
-                self.failures += 1
-                delay = min(30.0, self.interval * 2**self.failures)
-                log.warning("load failed, retrying in %.1f s: %s", delay, error.detail)
-            except Exception:
-                self.failures += 1
-                delay = min(30.0, self.interval * 2**self.failures)
-                log.exception("load failed, retrying in %.1f s", delay)
-            if stopping:
-                return
-            self._stop.wait(delay)
+    def _load(self) -> bool:
+        report = load_once(self.ctx)
+        self.last = report
+        if self.on_report:
+            self.on_report(report)
+        return bool(report.pending)

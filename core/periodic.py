@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from typing import Self
 
 from core.errors import TransientError
 
@@ -24,7 +25,7 @@ class Periodic:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
-    def start(self) -> Periodic:
+    def start(self) -> Self:
         self._thread.start()
         return self
 
