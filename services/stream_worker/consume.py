@@ -100,7 +100,8 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, stop)
     interval = settings.load_interval_seconds
     loader = LoaderThread(ctx, interval).start() if interval > 0 else None
-    publisher = start_publisher(ctx, client_config)
+    # The results topic lives on the brokers this worker reads (the flag wins over the setting).
+    publisher = start_publisher(ctx, lambda s: client_config(s, args.bootstrap_servers))
     try:
         consumer.run()
     finally:
