@@ -78,7 +78,10 @@ class KafkaSink:
 
     name = "kafka"
 
-    def __init__(self, topic: str, producer: Any, timeout: float = 30.0) -> None:
+    # A healthy broker acknowledges in milliseconds; an unreachable one must not hold a worker's
+    # SIGTERM (its last publish run) past a container's stop timeout. Unsent events stay behind
+    # the cursor for the next run.
+    def __init__(self, topic: str, producer: Any, timeout: float = 10.0) -> None:
         self.topic = topic
         self.producer = producer
         self.timeout = timeout
