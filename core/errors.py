@@ -129,27 +129,21 @@ class Forbidden(ImgpipeError):
         self.detail = detail
 
 
-class UploadStateError(ImgpipeError):
-    """A direct upload is not in the state the call needs; `state` says what it is instead."""
-
-    state = ""
-
-    def __init__(self, upload_id: str) -> None:
-        super().__init__(f"upload {upload_id} {self.state}")
-        self.upload_id = upload_id
-
-
-class UploadNotReceived(UploadStateError):
+class UploadNotReceived(ImgpipeError):
     """A direct upload is completed before its object arrived. Nothing is recorded: completing
     it again once the object is sent succeeds."""
 
-    state = "has no object yet"
+    def __init__(self, upload_id: str) -> None:
+        super().__init__(f"upload {upload_id} has no object yet")
+        self.upload_id = upload_id
 
 
-class UploadClosed(UploadStateError):
+class UploadClosed(ImgpipeError):
     """An object is sent to a direct upload that was completed already."""
 
-    state = "is completed"
+    def __init__(self, upload_id: str) -> None:
+        super().__init__(f"upload {upload_id} is completed")
+        self.upload_id = upload_id
 
 
 class ConfigError(ImgpipeError):
