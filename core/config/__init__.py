@@ -1,6 +1,12 @@
 """The settings of imgpipe: the class (settings), how it is read (loading) and shown (report)."""
 
-from core.config.loading import get_settings, load_settings, parse_api_keys, running_on_lambda
+from core.config.loading import (
+    get_settings,
+    load_settings,
+    parse_api_keys,
+    running_on_lambda,
+    settings_with,
+)
 from core.config.report import redacted, settings_table
 from core.config.settings import (
     DEFAULT_RENDITIONS,
@@ -22,4 +28,5 @@ __all__ = [
     "redacted",
     "running_on_lambda",
     "settings_table",
+    "settings_with",
 ]

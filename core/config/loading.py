@@ -76,5 +76,13 @@ def get_settings() -> Settings:
     return load_settings()
 
 
+def settings_with(**options: Any) -> Settings:
+    """The process's settings with a command's options put over them, an option left out
+    (None) taking nothing away; a bad option fails like a bad variable, naming the one it
+    stands for."""
+    given = {name: value for name, value in options.items() if value is not None}
+    return load_settings(**given) if given else get_settings()
+
+
 def running_on_lambda() -> bool:
     return "AWS_LAMBDA_FUNCTION_NAME" in os.environ

@@ -6,7 +6,8 @@ import json
 import logging
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Final
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from core.errors import ConfigError, TransientError
 from core.events.cloudevents import Event
@@ -22,20 +23,23 @@ EVENTBRIDGE_BATCH: Final = 10
 ATTEMPTS: Final = 4  # per run; the runner tries again later with its own backoff
 
 
-class EventBridgeSink:
+class EverySink:
+    """A sink that takes every customer's events (a webhook takes only its customer's)."""
+
+    def wants(self, event: Event) -> bool:
+        return True
+
+
+@dataclass(eq=False)
+class EventBridgeSink(EverySink):
     """PutEvents to one bus: Source and DetailType from the CloudEvent, Detail the whole of it,
     so rules match `detail-type` (com.imgpipe.image.processed ...) or `source`. Entries that
     fail (throttled, internal) are sent again, the others not."""
 
-    name = "eventbridge"
-
-    def __init__(self, bus: str, client: Any, backoff: float = 0.2) -> None:
-        self.bus = bus
-        self.client = client
-        self.backoff = backoff
-
-    def wants(self, event: Event) -> bool:
-        return True
+    name: ClassVar[str] = "eventbridge"
+    bus: str
+    client: Any
+    backoff: float = 0.2
 
     def send(self, events: Sequence[Event]) -> None:
         for start in range(0, len(events), EVENTBRIDGE_BATCH):
@@ -71,23 +75,19 @@ class EventBridgeSink:
         raise TransientError(reason)
 
 
-class KafkaSink:
+@dataclass(eq=False)
+class KafkaSink(EverySink):
     """The results topic, in CloudEvents' Kafka binary mode: the attributes as `ce_*` headers,
     `content-type` the data's, the data as the value; keyed by the image id (the event id when
     refused), so an image's events stay in order on one partition."""
 
-    name = "kafka"
-
+    name: ClassVar[str] = "kafka"
+    topic: str
+    producer: Any
     # A healthy broker acknowledges in milliseconds; an unreachable one must not hold a worker's
     # SIGTERM (its last publish run) past a container's stop timeout. Unsent events stay behind
     # the cursor for the next run.
-    def __init__(self, topic: str, producer: Any, timeout: float = 10.0) -> None:
-        self.topic = topic
-        self.producer = producer
-        self.timeout = timeout
-
-    def wants(self, event: Event) -> bool:
-        return True
+    timeout: float = 10.0
 
     def send(self, events: Sequence[Event]) -> None:
         errors: list[Any] = []

@@ -18,6 +18,7 @@ import socket
 import ssl
 import time
 from collections.abc import Sequence
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Final
 from urllib.parse import urlsplit
 
@@ -93,29 +94,23 @@ class _PinnedHTTPS(http.client.HTTPSConnection):
         self.sock = self._tls.wrap_socket(sock, server_hostname=self.host)
 
 
+@dataclass(eq=False)
 class WebhookSink:
     """One customer's webhook. A delivery is tried `attempts` times with backoff; one that
     still fails raises, so the customer's cursor stays and the next run tries again."""
 
-    def __init__(
-        self,
-        customer_id: str,
-        url: str,
-        secret: bytes,
-        *,
-        allow_private: bool = False,
-        attempts: int = 4,
-        backoff: float = 0.5,
-        context: ssl.SSLContext | None = None,
-    ) -> None:
-        self.customer_id = customer_id
-        self.url = url
-        self.secret = secret
-        self.allow_private = allow_private
-        self.attempts = attempts
-        self.backoff = backoff
-        self.context = context or ssl.create_default_context()
-        self.parts = check_url(url, allow_private=allow_private)  # refused at start, not later
+    customer_id: str
+    url: str
+    secret: bytes = field(repr=False)
+    _: KW_ONLY
+    allow_private: bool = False
+    attempts: int = 4
+    backoff: float = 0.5
+    context: ssl.SSLContext = field(default_factory=ssl.create_default_context, repr=False)
+    parts: tuple[str, str, int, str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.parts = check_url(self.url, allow_private=self.allow_private)  # refused at start
 
     @property
     def name(self) -> str:

@@ -59,7 +59,7 @@ def serve_metrics(host: str, port: int) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from core.bootstrap import build_context
-    from core.config import get_settings, load_settings
+    from core.config import settings_with
     from core.events.runner import start_publisher
     from core.loader import LoaderThread
     from core.telemetry.logs import configure as configure_logging
@@ -67,13 +67,7 @@ def run(args: argparse.Namespace) -> int:
     from services.stream_worker.deadletter import open_dead_letters
     from services.stream_worker.kafka_config import client_config
 
-    overrides: dict[str, object] = {}
-    if args.workers is not None:
-        overrides["ingest_workers"] = args.workers
-    if args.batch_size is not None:
-        overrides["kafka_batch_size"] = args.batch_size
-    # A bad option fails like a bad variable, naming the one it stands for.
-    settings = load_settings(**overrides) if overrides else get_settings()
+    settings = settings_with(ingest_workers=args.workers, kafka_batch_size=args.batch_size)
     configure_logging(settings.log_level)
     if args.metrics_port is not None:
         serve_metrics(args.metrics_host, args.metrics_port)

@@ -78,18 +78,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from core.bootstrap import build_context
-    from core.config import get_settings, load_settings
+    from core.config import settings_with
     from core.errors import PermanentError, TransientError
     from services.stream_worker.deadletter import DeadLetters, open_dead_letters
     from services.stream_worker.letters import BucketLetters, Letter, LetterSource, TopicLetters
     from services.stream_worker.replayer import Selection, replay
 
-    overrides: dict[str, object] = {}
-    if args.max_replays is not None:
-        overrides["replay_max_attempts"] = args.max_replays
-    if args.batch_size is not None:
-        overrides["kafka_batch_size"] = args.batch_size
-    settings = load_settings(**overrides) if overrides else get_settings()
+    settings = settings_with(replay_max_attempts=args.max_replays, kafka_batch_size=args.batch_size)
     logging.basicConfig(
         level=logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",

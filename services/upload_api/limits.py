@@ -10,6 +10,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.errors import ErrorCode
 from services.upload_api.problems import ApiCode, ApiError, problem_response
+from services.upload_api.protocol import HttpMiddleware
 
 
 class RequestTooLarge(ApiError):
@@ -34,7 +35,7 @@ class RequestTimeout(ApiError):
         )
 
 
-class BodyLimitMiddleware:
+class BodyLimitMiddleware(HttpMiddleware):
     """Refuses a declared Content-Length over the limit before reading anything, and counts the
     bytes of the receive stream otherwise (chunked bodies), raising RequestTooLarge mid-read.
     While the body is incomplete, each wait for more of it lasts at most `read_timeout`
@@ -42,14 +43,11 @@ class BodyLimitMiddleware:
     the client to go away, as long as a response streams)."""
 
     def __init__(self, app: ASGIApp, limit: int, read_timeout: float | None = None) -> None:
-        self.app = app
+        super().__init__(app)
         self.limit = limit
         self.read_timeout = read_timeout
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         declared = _content_length(scope)
         if declared is not None and declared > self.limit:
             await problem_response(Request(scope), RequestTooLarge(self.limit))(

@@ -19,13 +19,8 @@ ALWAYS = {
 }
 
 
-class SecurityHeadersMiddleware:
-    """Adds the headers every answer should carry, leaving those a route chose alone.
-
-    JSON answers without a Cache-Control get `no-store`: they describe one customer's images
-    and were given for a key, so no cache on the way may keep them. HSTS goes out only on
-    requests that came over HTTPS (API Gateway, a TLS proxy), never on plain local HTTP.
-    """
+class HttpMiddleware:
+    """An ASGI middleware that acts on HTTP requests only: other scopes (lifespan) pass by."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -34,6 +29,21 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        await self.handle(scope, receive, send)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError
+
+
+class SecurityHeadersMiddleware(HttpMiddleware):
+    """Adds the headers every answer should carry, leaving those a route chose alone.
+
+    JSON answers without a Cache-Control get `no-store`: they describe one customer's images
+    and were given for a key, so no cache on the way may keep them. HSTS goes out only on
+    requests that came over HTTPS (API Gateway, a TLS proxy), never on plain local HTTP.
+    """
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         https = scope.get("scheme") == "https"
 
         async def send_with_headers(message: Message) -> None:
@@ -53,7 +63,7 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
-class HeadAsGetMiddleware:
+class HeadAsGetMiddleware(HttpMiddleware):
     """Answers HEAD with the headers GET would give and no body (RFC 9110 9.3.2).
 
     FastAPI registers GET routes for GET alone, so a HEAD (a link checker, a CDN, `curl -I`)
@@ -61,11 +71,8 @@ class HeadAsGetMiddleware:
     Content-Length of the GET answer left as it is.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "HEAD":
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] != "HEAD":
             await self.app(scope, receive, send)
             return
 

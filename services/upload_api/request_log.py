@@ -9,10 +9,11 @@ import uuid
 from typing import Any
 
 from starlette.requests import ClientDisconnect, Request
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from core.telemetry.logs import JsonFormatter, correlated
 from services.upload_api.problems import ApiCode, ApiError, problem_response
+from services.upload_api.protocol import HttpMiddleware
 
 log = logging.getLogger("imgpipe.api")
 access = logging.getLogger("imgpipe.api.access")
@@ -50,17 +51,11 @@ def _request_id(scope: Scope) -> str:
     return uuid.uuid4().hex
 
 
-class RequestLogMiddleware:
+class RequestLogMiddleware(HttpMiddleware):
     """Gives each request an id (echoed in X-Request-Id), logs one line when it ends, and turns
     an exception that escaped every handler into a problem 500 instead of a bare error page."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         request_id = _request_id(scope)
         state = scope.setdefault("state", {})

@@ -101,74 +101,72 @@ def _day() -> ColumnElement[Any]:
     return utc_day(events.c.received_at)
 
 
+def _per_day(
+    *keys: ColumnElement[Any], measures: list[ColumnElement[Any]], where: Any = None
+) -> Select[Any]:
+    """`measures` per day, customer, source and `keys`: the cut every stats view starts from."""
+    cut = [events.c.customer_id, events.c.source, *keys]
+    select = sa.select(_day().label("day"), *cut, *measures)
+    if where is not None:
+        select = select.where(where)
+    return select.group_by(_day(), *cut)
+
+
 def daily(dialect: str) -> ViewSelect:
     """Events, distinct images, bytes in and out, and their ratio, per day, source and status."""
     e = events
-    return sa.select(
-        _day().label("day"),
-        e.c.customer_id,
-        e.c.source,
+    return _per_day(
         e.c.status,
-        sa.func.count().label("events"),
-        sa.func.count(sa.distinct(e.c.image_id)).label("images"),
-        sa.func.sum(e.c.bytes_in).label("bytes_in"),
-        sa.func.sum(e.c.bytes_out).label("bytes_out"),
-        _ratio(sa.func.sum(e.c.bytes_out), sa.func.sum(e.c.bytes_in)).label("output_ratio"),
-        sa.func.sum(e.c.processing_ms).label("processing_ms_total"),
-    ).group_by(_day(), e.c.customer_id, e.c.source, e.c.status)
+        measures=[
+            sa.func.count().label("events"),
+            sa.func.count(sa.distinct(e.c.image_id)).label("images"),
+            sa.func.sum(e.c.bytes_in).label("bytes_in"),
+            sa.func.sum(e.c.bytes_out).label("bytes_out"),
+            _ratio(sa.func.sum(e.c.bytes_out), sa.func.sum(e.c.bytes_in)).label("output_ratio"),
+            sa.func.sum(e.c.processing_ms).label("processing_ms_total"),
+        ],
+    )
 
 
 def rejections(dialect: str) -> ViewSelect:
     """Refused events per day, source and reason code."""
     e = events
-    return (
-        sa.select(
-            _day().label("day"),
-            e.c.customer_id,
-            e.c.source,
-            e.c.reason,
-            sa.func.count().label("events"),
-            sa.func.sum(e.c.bytes_in).label("bytes_in"),
-        )
-        .where(e.c.status == "rejected")
-        .group_by(_day(), e.c.customer_id, e.c.source, e.c.reason)
+    return _per_day(
+        e.c.reason,
+        measures=[sa.func.count().label("events"), sa.func.sum(e.c.bytes_in).label("bytes_in")],
+        where=e.c.status == "rejected",
     )
 
 
 def formats(dialect: str) -> ViewSelect:
     """Accepted events (processed and duplicate) per source image format."""
     e = events
-    return (
-        sa.select(
-            _day().label("day"),
-            e.c.customer_id,
-            e.c.source,
-            e.c.format,
+    return _per_day(
+        e.c.format,
+        measures=[
             sa.func.count().label("events"),
             _count_if(e.c.status == "processed").label("new_images"),
             sa.func.sum(e.c.bytes_in).label("bytes_in"),
             sa.func.sum(e.c.bytes_out).label("bytes_out"),
-        )
-        .where(e.c.status != "rejected")
-        .group_by(_day(), e.c.customer_id, e.c.source, e.c.format)
+        ],
+        where=e.c.status != "rejected",
     )
 
 
 def customers(dialect: str) -> ViewSelect:
     """Volume per customer: what "top customers" ranks, one row per day, customer and source."""
     e = events
-    return sa.select(
-        _day().label("day"),
-        e.c.customer_id,
-        e.c.source,
-        sa.func.count().label("events"),
-        _count_if(e.c.status == "processed").label("processed"),
-        _count_if(e.c.status == "duplicate").label("duplicates"),
-        _count_if(e.c.status == "rejected").label("rejected"),
-        sa.func.count(sa.distinct(e.c.image_id)).label("images"),
-        sa.func.sum(e.c.bytes_in).label("bytes_in"),
-        sa.func.sum(e.c.bytes_out).label("bytes_out"),
-    ).group_by(_day(), e.c.customer_id, e.c.source)
+    return _per_day(
+        measures=[
+            sa.func.count().label("events"),
+            _count_if(e.c.status == "processed").label("processed"),
+            _count_if(e.c.status == "duplicate").label("duplicates"),
+            _count_if(e.c.status == "rejected").label("rejected"),
+            sa.func.count(sa.distinct(e.c.image_id)).label("images"),
+            sa.func.sum(e.c.bytes_in).label("bytes_in"),
+            sa.func.sum(e.c.bytes_out).label("bytes_out"),
+        ],
+    )
 
 
 def latency(dialect: str) -> ViewSelect:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import json
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar, get_type_hints
 
 import sqlalchemy as sa
 
@@ -32,6 +34,11 @@ from core.stats import (
     Stats,
     totals_of,
 )
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+T = TypeVar("T", bound="DataclassInstance")
 
 
 class WarehouseReader(Database):
@@ -193,54 +200,21 @@ class WarehouseReader(Database):
                 .group_by(rej.c.day, rej.c.source, rej.c.reason)
                 .order_by(rej.c.day, rej.c.source, rej.c.reason)
             ).all()
-            format_events = s(fmt.c.events)
             format_rows = conn.execute(
-                sa.select(
-                    fmt.c.format,
-                    format_events,
-                    s(fmt.c.new_images),
-                    s(fmt.c.bytes_in),
-                    s(fmt.c.bytes_out),
-                )
-                .where(scoped(fmt))
-                .group_by(fmt.c.format)
-                .order_by(format_events.desc(), fmt.c.format)
+                _ranked(fmt, "format", ("new_images", "bytes_in", "bytes_out"), scoped(fmt))
             ).all()
-            customer_events = s(cus.c.events)
-            customer_bytes = s(cus.c.bytes_in)
             customer_rows = conn.execute(
-                sa.select(
-                    cus.c.customer_id,
-                    customer_events,
-                    s(cus.c.processed),
-                    s(cus.c.duplicates),
-                    s(cus.c.rejected),
-                    customer_bytes,
-                    s(cus.c.bytes_out),
-                )
-                .where(scoped(cus))
-                .group_by(cus.c.customer_id)
-                .order_by(customer_events.desc(), customer_bytes.desc(), cus.c.customer_id)
-                .limit(max(1, top_customers))
+                _ranked(
+                    cus,
+                    "customer_id",
+                    ("processed", "duplicates", "rejected", "bytes_in", "bytes_out"),
+                    scoped(cus),
+                    then_by="bytes_in",
+                ).limit(max(1, top_customers))
             ).all()
 
-        daily = tuple(
-            DailyVolume(
-                day=_day_of(r[0]),
-                source=r[1],
-                status=r[2],
-                events=_int(r[3]),
-                images=_int(r[4]),
-                bytes_in=_int(r[5]),
-                bytes_out=_int(r[6]),
-                processing_ms_total=_float(r[7]),
-            )
-            for r in daily_rows
-        )
-        rejections = tuple(
-            DailyRejections(day=_day_of(r[0]), source=r[1], reason=r[2] or "", events=_int(r[3]))
-            for r in rejection_rows
-        )
+        daily = _rows_as(DailyVolume, daily_rows)
+        rejections = _rows_as(DailyRejections, rejection_rows)
         return Stats(
             since=since,
             until=until,
@@ -248,41 +222,39 @@ class WarehouseReader(Database):
             customer_id=customer_id,
             totals=totals_of(daily, rejections),
             daily=daily,
-            latency=tuple(
-                DailyLatency(
-                    day=_day_of(r[0]),
-                    source=r[1],
-                    events=_int(r[2]),
-                    p50_ms=_float(r[3]),
-                    p95_ms=_float(r[4]),
-                    max_ms=_float(r[5]),
-                )
-                for r in latency_rows
-            ),
+            latency=_rows_as(DailyLatency, latency_rows),
             rejections=rejections,
-            formats=tuple(
-                FormatShare(
-                    format=r[0] or "",
-                    events=_int(r[1]),
-                    new_images=_int(r[2]),
-                    bytes_in=_int(r[3]),
-                    bytes_out=_int(r[4]),
-                )
-                for r in format_rows
-            ),
-            customers=tuple(
-                CustomerVolume(
-                    customer_id=r[0],
-                    events=_int(r[1]),
-                    processed=_int(r[2]),
-                    duplicates=_int(r[3]),
-                    rejected=_int(r[4]),
-                    bytes_in=_int(r[5]),
-                    bytes_out=_int(r[6]),
-                )
-                for r in customer_rows
-            ),
+            formats=_rows_as(FormatShare, format_rows),
+            customers=_rows_as(CustomerVolume, customer_rows),
         )
+
+
+def _ranked(
+    view: sa.TableClause, key: str, measures: Sequence[str], where: Any, *, then_by: str = ""
+) -> sa.Select[Any]:
+    """Per `key`: its events and `measures`, summed; most events first, then most `then_by`,
+    then by key, so equal counts come in a stable order."""
+    events = sa.func.sum(view.c.events)
+    order = [events.desc()]
+    if then_by:
+        order.append(sa.func.sum(view.c[then_by]).desc())
+    return (
+        sa.select(view.c[key], events, *(sa.func.sum(view.c[m]) for m in measures))
+        .where(where)
+        .group_by(view.c[key])
+        .order_by(*order, view.c[key])
+    )
+
+
+def _rows_as(cls: type[T], rows: Iterable[Sequence[Any]]) -> tuple[T, ...]:
+    """Rows whose columns come in the order of `cls`'s fields, as `cls`: a sum over no rows
+    (NULL) reads as 0, a NULL name (an event refused before its format was known) as ""."""
+    hints = get_type_hints(cls)
+    fields = [(f.name, _FROM_COLUMN[hints[f.name]]) for f in dataclasses.fields(cls)]
+    return tuple(
+        cls(**{name: read(value) for (name, read), value in zip(fields, row, strict=True)})
+        for row in rows
+    )
 
 
 def _int(value: Any) -> int:
@@ -299,6 +271,18 @@ def _day_of(value: Any) -> date:
     if isinstance(value, date):
         return value
     return date.fromisoformat(str(value))
+
+
+def _str(value: Any) -> str:
+    return str(value or "")
+
+
+_FROM_COLUMN: dict[type, Callable[[Any], Any]] = {
+    date: _day_of,
+    int: _int,
+    float: _float,
+    str: _str,
+}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -10,6 +10,8 @@ Written out, as 0001 is, so that this step stays what it was when later ones cha
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -31,6 +33,15 @@ def _redshift() -> bool:
     return op.get_context().dialect.name == "redshift"
 
 
+def _replace_views(drop: Callable[[str], str], create: Callable[[str, sa.Dialect], str]) -> None:
+    """Every stats view dropped, last created first, and created again as the other kind."""
+    dialect = op.get_context().dialect
+    for name in reversed(STATS_VIEWS):
+        op.execute(drop(name))
+    for name in STATS_VIEWS:
+        op.execute(create(name, dialect))
+
+
 def upgrade() -> None:
     op.create_table(
         "loaded_facts",
@@ -46,18 +57,10 @@ def upgrade() -> None:
     if _redshift():
         # Plain views would recompute every statistic on each read, on a warehouse that now
         # changes once a load: keep the results, refreshed after each load.
-        dialect = op.get_context().dialect
-        for name in reversed(STATS_VIEWS):
-            op.execute(drop_view_sql(name))
-        for name in STATS_VIEWS:
-            op.execute(create_materialized_view_sql(name, dialect))
+        _replace_views(drop_view_sql, create_materialized_view_sql)
 
 
 def downgrade() -> None:
     if _redshift():
-        dialect = op.get_context().dialect
-        for name in reversed(STATS_VIEWS):
-            op.execute(drop_materialized_view_sql(name))
-        for name in STATS_VIEWS:
-            op.execute(create_view_sql(name, dialect))
+        _replace_views(drop_materialized_view_sql, create_view_sql)
     op.drop_table("loaded_facts")
