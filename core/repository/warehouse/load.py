@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -21,11 +21,19 @@ from core.repository.warehouse.schema import (
     FACT_TABLES,
     STAGE_NAME,
     UtcDateTime,
+    images,
+    ingest_events,
     loaded_facts,
     staging_columns,
 )
 
 _MAX_INTEGER = 2**63 - 1
+# An erasure is staged, not inserted: its image and its time (recorded_at), which apply() uses.
+ERASURE_COLUMNS: Final = (
+    images.c.image_id,
+    images.c.customer_id,
+    ingest_events.c.recorded_at,
+)
 
 
 def coerce(rows: Sequence[Row]) -> list[dict[str, Any]]:
@@ -37,11 +45,12 @@ def coerce(rows: Sequence[Row]) -> list[dict[str, Any]]:
     staged = []
     for number, row in enumerate(rows, start=1):
         table = FACT_TABLES.get(row["kind"])
-        if table is None:
-            continue  # a kind the warehouse has no table for (an erasure: applied, not staged)
+        columns = ERASURE_COLUMNS if row["kind"] == "erasure" else table.columns if table else None
+        if columns is None:
+            continue  # a kind this version has no use for
         out: dict[str, Any] = dict.fromkeys(names)
         out["kind"] = row["kind"]
-        for column in table.columns:
+        for column in columns:
             try:
                 out[column.name] = _value(column, row.get(column.name))
             except (TypeError, ValueError) as exc:
@@ -127,6 +136,9 @@ class LoadSession:
         counts = {"superseded": self._count(sql.supersede_refusals())}
         for kind in sql.INSERT_ORDER:
             counts[FACT_TABLES[kind].name] = self._count(sql.insert_new(kind))
+        # After the inserts: rows of an erased image in this very load go too.
+        for name, statement in sql.apply_erasures():
+            counts[name] = self._count(statement)
         self._conn.exec_driver_sql(sql.drop_stage_sql())
         self._staged = False
         return counts

@@ -20,8 +20,10 @@ from sqlalchemy.sql import ColumnElement, Executable
 from core.repository.warehouse.schema import (
     FACT_TABLES,
     STAGE_NAME,
+    images,
     ingest_events,
     loaded_facts,
+    renditions,
     staging_columns,
 )
 
@@ -218,6 +220,49 @@ def insert_new(kind: str) -> Executable:
         .where(table.c[first_column].is_(None))
     )
     return sa.insert(table).from_select(names, fresh)
+
+
+# The counts apply() reports for erasures: rows removed or unlinked, not written.
+ERASURE_COUNTS: Final = ("erased_images", "erased_renditions", "unlinked_events")
+
+
+def apply_erasures() -> list[tuple[str, Executable]]:
+    """The staged erasures applied: the image rows first seen up to the erasure (a later row
+    of the same id is the same bytes uploaded again, a new image) deleted, then the renditions
+    of images no longer present, then the events received up to the erasure unlinked (image id
+    and duplicate link cleared; their statistics stay). Plain DELETE and UPDATE with
+    subqueries: Redshift runs them as PostgreSQL and SQLite do."""
+    s = stage()
+    erased = sa.select(s.c.image_id).where(s.c.kind == "erasure")
+
+    def erasure_after(moment: ColumnElement[Any], column: ColumnElement[Any]) -> Any:
+        return sa.exists(
+            sa.select(s.c.image_id)
+            .where(s.c.kind == "erasure")
+            .where(s.c.image_id == column)
+            .where(s.c.recorded_at >= moment)
+        )
+
+    delete_images = sa.delete(images).where(
+        images.c.image_id.in_(erased.scalar_subquery()),
+        erasure_after(images.c.first_seen_at, images.c.image_id),
+    )
+    delete_renditions = sa.delete(renditions).where(
+        renditions.c.image_id.in_(erased.scalar_subquery()),
+        renditions.c.image_id.not_in(sa.select(images.c.image_id).scalar_subquery()),
+    )
+    events = ingest_events.c
+    unlink = (
+        sa.update(ingest_events)
+        .where(
+            sa.or_(
+                erasure_after(events.received_at, events.image_id),
+                erasure_after(events.received_at, events.duplicate_of),
+            )
+        )
+        .values(image_id=None, duplicate_of=None)
+    )
+    return list(zip(ERASURE_COUNTS, (delete_images, delete_renditions, unlink), strict=True))
 
 
 # Images before renditions before events: what a reader joins to is there first.
