@@ -29,7 +29,7 @@ from core.repository.warehouse.schema import (
 
 _MAX_INTEGER = 2**63 - 1
 # An erasure is staged, not inserted: its image and its time (recorded_at), which apply() uses.
-ERASURE_COLUMNS: Final = (
+ERASURE_COLUMNS: Final[tuple[sa.Column[Any], ...]] = (
     images.c.image_id,
     images.c.customer_id,
     ingest_events.c.recorded_at,
@@ -45,7 +45,11 @@ def coerce(rows: Sequence[Row]) -> list[dict[str, Any]]:
     staged = []
     for number, row in enumerate(rows, start=1):
         table = FACT_TABLES.get(row["kind"])
-        columns = ERASURE_COLUMNS if row["kind"] == "erasure" else table.columns if table else None
+        columns: tuple[sa.Column[Any], ...] | None = (
+            ERASURE_COLUMNS if row["kind"] == "erasure" else None
+        )
+        if table is not None:
+            columns = tuple(table.columns)
         if columns is None:
             continue  # a kind this version has no use for
         out: dict[str, Any] = dict.fromkeys(names)
