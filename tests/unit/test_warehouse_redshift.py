@@ -103,7 +103,8 @@ def migrated_table(ddl: str, name: str) -> str:
 
 
 def test_migration_0004_adds_nullable_columns_with_encodings(redshift_ddl: str) -> None:
-    upgrade = redshift_ddl[redshift_ddl.index("-- Running upgrade 0003 -> 0004") :]
+    begin = redshift_ddl.index("-- Running upgrade 0003 -> 0004")
+    upgrade = redshift_ddl[begin : redshift_ddl.index("-- Running upgrade 0004 -> 0005")]
     assert "ALTER TABLE images ADD COLUMN thumbhash VARCHAR(64) ENCODE zstd;" in upgrade
     assert "ALTER TABLE ingest_events ADD COLUMN match VARCHAR(16) ENCODE bytedict;" in upgrade
     assert "ALTER TABLE ingest_events ADD COLUMN duplicate_of CHAR(36) ENCODE zstd;" in upgrade

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -21,19 +21,11 @@ from core.repository.warehouse.schema import (
     FACT_TABLES,
     STAGE_NAME,
     UtcDateTime,
-    images,
-    ingest_events,
     loaded_facts,
     staging_columns,
 )
 
 _MAX_INTEGER = 2**63 - 1
-# An erasure is staged, not inserted: its image and its time (recorded_at), which apply() uses.
-ERASURE_COLUMNS: Final[tuple[sa.Column[Any], ...]] = (
-    images.c.image_id,
-    images.c.customer_id,
-    ingest_events.c.recorded_at,
-)
 
 
 def coerce(rows: Sequence[Row]) -> list[dict[str, Any]]:
@@ -45,16 +37,11 @@ def coerce(rows: Sequence[Row]) -> list[dict[str, Any]]:
     staged = []
     for number, row in enumerate(rows, start=1):
         table = FACT_TABLES.get(row["kind"])
-        columns: tuple[sa.Column[Any], ...] | None = (
-            ERASURE_COLUMNS if row["kind"] == "erasure" else None
-        )
-        if table is not None:
-            columns = tuple(table.columns)
-        if columns is None:
-            continue  # a kind this version has no use for
+        if table is None:
+            continue  # a kind this version has no table for
         out: dict[str, Any] = dict.fromkeys(names)
         out["kind"] = row["kind"]
-        for column in columns:
+        for column in table.columns:
             try:
                 out[column.name] = _value(column, row.get(column.name))
             except (TypeError, ValueError) as exc:
@@ -136,13 +123,18 @@ class LoadSession:
         self._conn.exec_driver_sql(sql.copy_sql(manifest_url, iam_role))
 
     def apply(self) -> dict[str, int]:
-        """Insert the staged rows that are new; the counts of rows written, by table."""
+        """Insert the staged rows that are new, then apply erasures; the counts of rows
+        written, by table, and of rows erased or unlinked."""
         counts = {"superseded": self._count(sql.supersede_refusals())}
         for kind in sql.INSERT_ORDER:
             counts[FACT_TABLES[kind].name] = self._count(sql.insert_new(kind))
-        # After the inserts: rows of an erased image in this very load go too.
+        # After the inserts: rows of an erased image go, whichever load brought them.
         for name, statement in sql.apply_erasures():
             counts[name] = self._count(statement)
+        # Erasures are rare: their counts show in a report only when there were any.
+        for name in ("erasures", *sql.ERASURE_COUNTS):
+            if not counts[name]:
+                del counts[name]
         self._conn.exec_driver_sql(sql.drop_stage_sql())
         self._staged = False
         return counts

@@ -127,6 +127,20 @@ ingest_events = sa.Table(
     info={"redshift": {"diststyle": "EVEN", "sortkey": "received_at"}},
 )
 
+# Which images were erased, and when (the erasure's recorded_at): image rows first seen up to
+# then, and events received up to then, are removed or unlinked whenever they are loaded; a
+# later row of the same id is the same bytes uploaded again, a new image. Small: on every node.
+erasures = sa.Table(
+    "erasures",
+    metadata,
+    sa.Column("erasure_id", sa.String(64), nullable=False, **ZSTD),
+    sa.Column("image_id", sa.CHAR(36), nullable=False, **ZSTD),
+    sa.Column("customer_id", sa.String(MAX_CUSTOMER_ID_BYTES), nullable=False, **ZSTD),
+    sa.Column("recorded_at", UtcDateTime, nullable=False, **RAW),
+    sa.PrimaryKeyConstraint("erasure_id", name="pk_erasures"),
+    info={"redshift": {"diststyle": "ALL", "sortkey": "recorded_at"}},
+)
+
 # Which fact objects are in the warehouse: the loader's exactly-once ledger.
 loaded_facts = sa.Table(
     "loaded_facts",
@@ -145,6 +159,7 @@ FACT_TABLES: Final[dict[str, sa.Table]] = {
     "image": images,
     "rendition": renditions,
     "event": ingest_events,
+    "erasure": erasures,
 }
 
 

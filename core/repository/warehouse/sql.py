@@ -20,6 +20,7 @@ from sqlalchemy.sql import ColumnElement, Executable
 from core.repository.warehouse.schema import (
     FACT_TABLES,
     STAGE_NAME,
+    erasures,
     images,
     ingest_events,
     loaded_facts,
@@ -176,6 +177,7 @@ _FIRST: Final[dict[str, Any]] = {
     # its cause was fixed, a direct upload completed before its bytes arrived); otherwise the
     # outcome recorded first stands.
     "event": lambda s: [sa.case((s.c.status == "rejected", 1), else_=0), s.c.recorded_at],
+    "erasure": lambda s: [s.c.recorded_at],
 }
 
 
@@ -227,28 +229,33 @@ ERASURE_COUNTS: Final = ("erased_images", "erased_renditions", "unlinked_events"
 
 
 def apply_erasures() -> list[tuple[str, Executable]]:
-    """The staged erasures applied: the image rows first seen up to the erasure (a later row
-    of the same id is the same bytes uploaded again, a new image) deleted, then the renditions
-    of images no longer present, then the events received up to the erasure unlinked (image id
-    and duplicate link cleared; their statistics stay). Plain DELETE and UPDATE with
-    subqueries: Redshift runs them as PostgreSQL and SQLite do."""
+    """The erasures applied to the rows this load touches (images named in the stage, by any
+    row or as a duplicate's first): image rows first seen up to an erasure of their id are
+    deleted, then the renditions of erased ids whose image is no longer present, then events
+    received up to an erasure are unlinked (image id and duplicate link cleared; their
+    statistics stay). Plain DELETE and UPDATE with subqueries, which Redshift runs as PostgreSQL
+    and SQLite do; bounded by the stage, not by the size of the tables."""
     s = stage()
-    erased = sa.select(s.c.image_id).where(s.c.kind == "erasure")
+    touched = sa.union(
+        sa.select(s.c.image_id.label("image_id")).where(s.c.image_id.is_not(None)),
+        sa.select(s.c.duplicate_of.label("image_id")).where(s.c.duplicate_of.is_not(None)),
+    ).subquery("touched")
+    touched_ids = sa.select(touched.c.image_id).scalar_subquery()
 
-    def erasure_after(moment: ColumnElement[Any], column: ColumnElement[Any]) -> Any:
+    def erased_since(image_id: ColumnElement[Any], moment: ColumnElement[Any]) -> Any:
         return sa.exists(
-            sa.select(s.c.image_id)
-            .where(s.c.kind == "erasure")
-            .where(s.c.image_id == column)
-            .where(s.c.recorded_at >= moment)
+            sa.select(erasures.c.erasure_id)
+            .where(erasures.c.image_id == image_id)
+            .where(erasures.c.recorded_at >= moment)
         )
 
     delete_images = sa.delete(images).where(
-        images.c.image_id.in_(erased.scalar_subquery()),
-        erasure_after(images.c.first_seen_at, images.c.image_id),
+        images.c.image_id.in_(touched_ids),
+        erased_since(images.c.image_id, images.c.first_seen_at),
     )
     delete_renditions = sa.delete(renditions).where(
-        renditions.c.image_id.in_(erased.scalar_subquery()),
+        renditions.c.image_id.in_(touched_ids),
+        renditions.c.image_id.in_(sa.select(erasures.c.image_id).scalar_subquery()),
         renditions.c.image_id.not_in(sa.select(images.c.image_id).scalar_subquery()),
     )
     events = ingest_events.c
@@ -256,8 +263,14 @@ def apply_erasures() -> list[tuple[str, Executable]]:
         sa.update(ingest_events)
         .where(
             sa.or_(
-                erasure_after(events.received_at, events.image_id),
-                erasure_after(events.received_at, events.duplicate_of),
+                sa.and_(
+                    events.image_id.in_(touched_ids),
+                    erased_since(events.image_id, events.received_at),
+                ),
+                sa.and_(
+                    events.duplicate_of.in_(touched_ids),
+                    erased_since(events.duplicate_of, events.received_at),
+                ),
             )
         )
         .values(image_id=None, duplicate_of=None)
@@ -266,7 +279,7 @@ def apply_erasures() -> list[tuple[str, Executable]]:
 
 
 # Images before renditions before events: what a reader joins to is there first.
-INSERT_ORDER: Final = ("image", "rendition", "event")
+INSERT_ORDER: Final = ("image", "rendition", "event", "erasure")
 
 
 def refresh_sql(view: str) -> str:
