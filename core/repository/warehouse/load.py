@@ -126,11 +126,16 @@ class LoadSession:
         """Insert the staged rows that are new, then apply erasures; the counts of rows
         written, by table, and of rows erased or unlinked."""
         counts = {"superseded": self._count(sql.supersede_refusals())}
-        for kind in sql.INSERT_ORDER:
+        erasures, *others = sql.INSERT_ORDER
+        counts[FACT_TABLES[erasures].name] = self._count(sql.insert_new(erasures))
+        # Rows of an erased image go whichever load brought them: those already in before the
+        # inserts (the same bytes uploaded again then insert as a new image), and after them
+        # the renditions and events of the erased one that this load brought.
+        counts.update(self._erase())
+        for kind in others:
             counts[FACT_TABLES[kind].name] = self._count(sql.insert_new(kind))
-        # After the inserts: rows of an erased image go, whichever load brought them.
-        for name, statement in sql.apply_erasures():
-            counts[name] = self._count(statement)
+        for name, count in self._erase().items():
+            counts[name] += count
         # Erasures are rare: their counts show in a report only when there were any.
         for name in ("erasures", *sql.ERASURE_COUNTS):
             if not counts[name]:
@@ -138,6 +143,9 @@ class LoadSession:
         self._conn.exec_driver_sql(sql.drop_stage_sql())
         self._staged = False
         return counts
+
+    def _erase(self) -> dict[str, int]:
+        return {name: self._count(statement) for name, statement in sql.apply_erasures()}
 
     def _count(self, statement: Executable) -> int:
         """Run a statement and say how many rows it wrote."""

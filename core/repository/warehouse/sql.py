@@ -209,6 +209,7 @@ def insert_new(kind: str) -> Executable:
             sa.func.row_number().over(partition_by=keys, order_by=_FIRST[kind](s)).label("rn"),
         )
         .where(s.c.kind == kind)
+        .where(*_not_erased(kind, s))
         .subquery("ranked")
     )
     match: ColumnElement[bool] = sa.and_(
@@ -278,8 +279,23 @@ def apply_erasures() -> list[tuple[str, Executable]]:
     return list(zip(ERASURE_COUNTS, (delete_images, delete_renditions, unlink), strict=True))
 
 
-# Images before renditions before events: what a reader joins to is there first.
-INSERT_ORDER: Final = ("image", "rendition", "event", "erasure")
+def _not_erased(kind: str, s: sa.TableClause) -> list[ColumnElement[bool]]:
+    """Staged image rows of an erased image (first seen up to its erasure) are not inserted:
+    ranked out first, so that the same bytes uploaded again since load as the new image."""
+    if kind != "image":
+        return []
+    return [
+        ~sa.exists(
+            sa.select(erasures.c.erasure_id)
+            .where(erasures.c.image_id == s.c.image_id)
+            .where(erasures.c.recorded_at >= s.c.first_seen_at)
+        )
+    ]
+
+
+# Erasures first (the inserts after them consult them); then images before renditions before
+# events: what a reader joins to is there first.
+INSERT_ORDER: Final = ("erasure", "image", "rendition", "event")
 
 
 def refresh_sql(view: str) -> str:
