@@ -145,7 +145,8 @@ class LoadSession:
         return counts
 
     def _erase(self) -> dict[str, int]:
-        return {name: self._count(statement) for name, statement in sql.apply_erasures()}
+        statements = sql.apply_erasures(self.dialect)
+        return {name: self._count(statement) for name, statement in statements}
 
     def _count(self, statement: Executable) -> int:
         """Run a statement and say how many rows it wrote."""

@@ -229,7 +229,7 @@ def insert_new(kind: str) -> Executable:
 ERASURE_COUNTS: Final = ("erased_images", "erased_renditions", "unlinked_events")
 
 
-def apply_erasures() -> list[tuple[str, Executable]]:
+def apply_erasures(dialect_name: str) -> list[tuple[str, Executable]]:
     """The erasures applied to the rows this load touches (images named in the stage, by any
     row or as a duplicate's first): image rows first seen up to an erasure of their id are
     deleted, then the renditions of erased ids whose image is no longer present, then events
@@ -244,16 +244,26 @@ def apply_erasures() -> list[tuple[str, Executable]]:
     touched_ids = sa.select(touched.c.image_id).scalar_subquery()
 
     def erased_since(image_id: ColumnElement[Any], moment: ColumnElement[Any]) -> Any:
-        return sa.exists(
+        # Correlated with every table but erasures, said so: SQLAlchemy would otherwise add
+        # the deleted table to the subquery's FROM, making it true of every row.
+        return (
             sa.select(erasures.c.erasure_id)
             .where(erasures.c.image_id == image_id)
             .where(erasures.c.recorded_at >= moment)
+            .correlate_except(erasures)
+            .exists()
         )
 
-    delete_images = sa.delete(images).where(
-        images.c.image_id.in_(touched_ids),
-        erased_since(images.c.image_id, images.c.first_seen_at),
-    )
+    delete_images = sa.delete(images).where(images.c.image_id.in_(touched_ids))
+    if dialect_name == "sqlite":
+        delete_images = delete_images.where(erased_since(images.c.image_id, images.c.first_seen_at))
+    else:
+        # DELETE ... USING: sqlalchemy-redshift does not correlate a subquery of a DELETE
+        # (it would name images in it again, erasing every touched image).
+        delete_images = delete_images.where(
+            images.c.image_id == erasures.c.image_id,
+            erasures.c.recorded_at >= images.c.first_seen_at,
+        )
     delete_renditions = sa.delete(renditions).where(
         renditions.c.image_id.in_(touched_ids),
         renditions.c.image_id.in_(sa.select(erasures.c.image_id).scalar_subquery()),
