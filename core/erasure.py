@@ -65,6 +65,9 @@ class Receipt:
     facts: FactRewrite = field(default_factory=FactRewrite)
     erasure_fact: str = ""
     passes: int = 0
+    # first_event_id of each stored image erased (one, or more when it was stored again
+    # during the erasure): what tells the loader the erased rows from a later upload's.
+    generations: list[str] = field(default_factory=list)
 
     def note(self, what: str, keys: list[str]) -> None:
         known = self.removed.setdefault(what, [])
@@ -141,6 +144,7 @@ def erase_image(image_id: uuid.UUID, customer_id: str | None, ctx: Context) -> R
         traces = Traces(str(image_id), manifest.metadata.sha256)
         while manifest is not None and receipt.passes < MAX_PASSES:
             receipt.passes += 1
+            receipt.generations.append(manifest.first_event_id)
             traces = Traces(str(image_id), manifest.metadata.sha256)
             _erase_pass(objects, manifest, traces, receipt, scan_from)
             # An ingest that passed the marker before it was written may have stored it again.
@@ -233,18 +237,24 @@ def _unindex(objects: ObjectStore, manifest: Manifest) -> list[str]:
 
 
 def _append_erasure_fact(objects: ObjectStore, receipt: Receipt) -> str:
-    """The erasure's row: the loader applies it, the publisher announces it. `recorded_at` is
-    the erasure's time for the loader: rows of the image first seen after it are a new upload."""
-    row = {
-        "kind": "erasure",
-        "erasure_id": receipt.erasure_id,
-        "image_id": receipt.image_id,
-        "customer_id": receipt.customer_id,
-        "requested_at": receipt.requested_at.isoformat(),
-        "recorded_at": utcnow().isoformat(),
-    }
+    """The erasure's rows, one per stored image erased: the loader applies them, the publisher
+    announces them. `recorded_at` and `first_event_id` tell the loader the erased rows from
+    those of the same bytes uploaded again (a later upload, or a retry with the same event)."""
+    recorded_at = utcnow().isoformat()
+    rows = [
+        {
+            "kind": "erasure",
+            "erasure_id": receipt.erasure_id,
+            "image_id": receipt.image_id,
+            "customer_id": receipt.customer_id,
+            "first_event_id": first_event_id,
+            "requested_at": receipt.requested_at.isoformat(),
+            "recorded_at": recorded_at,
+        }
+        for first_event_id in dict.fromkeys(receipt.generations)
+    ]
     key = facts.new_fact_key()
-    objects.put(key, facts.encode([row]), facts.CONTENT_TYPE)
+    objects.put(key, facts.encode(rows), facts.CONTENT_TYPE)
     return key
 
 

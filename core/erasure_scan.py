@@ -115,11 +115,11 @@ def rewrite_facts(
     are kept: they are what the loader applies, and what a replay applies again."""
     total = FactRewrite()
     for key, _size in objects.scan(prefix, start_after=start_after):
-        total.add(_rewrite_one(objects, key, traces))
+        total.add(rewrite_one(objects, key, traces))
     return total
 
 
-def _rewrite_one(objects: ObjectStore, key: str, traces: Traces) -> FactRewrite:
+def rewrite_one(objects: ObjectStore, key: str, traces: Traces) -> FactRewrite:
     """Rewrite one object, then read it back: another erasure rewriting it at the same time
     may have put back a version still naming this image, which is then rewritten again."""
     done = FactRewrite()

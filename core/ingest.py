@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from core import facts
 from core.budget import decoding
 from core.duplicates import claim_picture
+from core.erasure_scan import Traces, rewrite_one
 from core.errors import ErrorCode, NotFound, PermanentError, TransientError
 from core.layout import (
     IMMUTABLE_CACHE_CONTROL,
@@ -58,17 +59,39 @@ def ingest_batch(requests: Sequence[IngestRequest], ctx: Context) -> list[Ingest
     them when the loader loads the facts. A TransientError leaves nothing a retry cannot
     finish. Direct uploads (object_key) are left in place: see discard_upload."""
     results = list(ctx.map(lambda request: _ingest_one(request, ctx), requests))
-    record_facts(ctx.objects, results)
+    key = record_facts(ctx.objects, results)
+    if key is not None:
+        _withdraw_erased(ctx, key, results)
     metrics.record_results(results)  # once the facts hold them: counted as the log has them
     return results
 
 
-def record_facts(objects: ObjectStore, results: Sequence[IngestResult]) -> None:
-    """Step 8: the call's rows, one fact object for the whole call."""
-    if results:
-        with span("facts"):
-            data = facts.encode(facts.rows_of(results))
-            objects.put(facts.new_fact_key(), data, facts.CONTENT_TYPE)
+def record_facts(objects: ObjectStore, results: Sequence[IngestResult]) -> str | None:
+    """Step 8: the call's rows, one fact object for the whole call; its key."""
+    if not results:
+        return None
+    with span("facts"):
+        data = facts.encode(facts.rows_of(results))
+        key = facts.new_fact_key()
+        objects.put(key, data, facts.CONTENT_TYPE)
+    return key
+
+
+def _withdraw_erased(ctx: Context, key: str, results: Sequence[IngestResult]) -> None:
+    """An image erased between this call finding (or storing) it and its facts being written
+    would be named by them after the erasure had rewritten the log: so each image's manifest
+    is looked for once more, and the fact object rewritten without any that is gone. (An
+    erasure that deletes the manifest after this look finds the facts when it reads the log.)"""
+    manifests = {str(r.manifest.image_id): r.manifest for r in results if r.manifest is not None}
+    if not manifests:
+        return
+    present = ctx.io_map(
+        lambda m: ctx.objects.exists(manifest_key(m.image_id)), list(manifests.values())
+    )
+    for manifest, there in zip(manifests.values(), present, strict=True):
+        if not there:
+            log.warning("image %s erased while ingested: its facts withdrawn", manifest.image_id)
+            rewrite_one(ctx.objects, key, Traces(str(manifest.image_id), manifest.metadata.sha256))
 
 
 def _ingest_one(request: IngestRequest, ctx: Context) -> IngestResult:

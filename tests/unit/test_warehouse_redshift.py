@@ -271,7 +271,8 @@ def test_redshift_applies_erasures_with_delete_using_and_correlated_subqueries(
     images_sql = literal(statements["erased_images"], redshift)
     assert images_sql.startswith("DELETE FROM images USING erasures WHERE images.image_id IN")
     assert (
-        "images.image_id = erasures.image_id AND erasures.recorded_at >= images.first_seen_at"
+        "images.image_id = erasures.image_id AND images.first_event_id = erasures.first_event_id "
+        "AND erasures.recorded_at >= images.first_seen_at"
     ) in images_sql
     renditions_sql = literal(statements["erased_renditions"], redshift)
     assert renditions_sql.startswith("DELETE FROM renditions WHERE renditions.image_id IN")
@@ -290,7 +291,8 @@ def test_staged_images_of_an_erased_image_are_ranked_out_before_insert(
     text = literal(loader_sql.insert_new("image"), redshift)
     assert (
         "NOT (EXISTS (SELECT erasures.erasure_id FROM erasures WHERE erasures.image_id = "
-        "stage_facts.image_id AND erasures.recorded_at >= stage_facts.first_seen_at))"
+        "stage_facts.image_id AND erasures.first_event_id = stage_facts.first_event_id "
+        "AND erasures.recorded_at >= stage_facts.first_seen_at))"
     ) in text
 
 

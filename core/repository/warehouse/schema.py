@@ -127,17 +127,19 @@ ingest_events = sa.Table(
     info={"redshift": {"diststyle": "EVEN", "sortkey": "received_at"}},
 )
 
-# Which images were erased, and when (the erasure's recorded_at): image rows first seen up to
-# then, and events received up to then, are removed or unlinked whenever they are loaded; a
-# later row of the same id is the same bytes uploaded again, a new image. Small: on every node.
+# Which stored images were erased (the id, and the event that stored it) and when: their image
+# rows and the events received up to then are removed or unlinked whenever they are loaded; a
+# row of the same id stored by another event, or received later, is the same bytes uploaded
+# again, a new image. One row per stored image an erasure met. Small: on every node.
 erasures = sa.Table(
     "erasures",
     metadata,
     sa.Column("erasure_id", sa.String(64), nullable=False, **ZSTD),
     sa.Column("image_id", sa.CHAR(36), nullable=False, **ZSTD),
     sa.Column("customer_id", sa.String(MAX_CUSTOMER_ID_BYTES), nullable=False, **ZSTD),
+    sa.Column("first_event_id", sa.String(MAX_EVENT_ID_BYTES), nullable=False, **ZSTD),
     sa.Column("recorded_at", UtcDateTime, nullable=False, **RAW),
-    sa.PrimaryKeyConstraint("erasure_id", name="pk_erasures"),
+    sa.PrimaryKeyConstraint("erasure_id", "first_event_id", name="pk_erasures"),
     info={"redshift": {"diststyle": "ALL", "sortkey": "recorded_at"}},
 )
 

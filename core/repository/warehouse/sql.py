@@ -177,7 +177,7 @@ _FIRST: Final[dict[str, Any]] = {
     # its cause was fixed, a direct upload completed before its bytes arrived); otherwise the
     # outcome recorded first stands.
     "event": lambda s: [sa.case((s.c.status == "rejected", 1), else_=0), s.c.recorded_at],
-    "erasure": lambda s: [s.c.recorded_at],
+    "erasure": lambda s: [s.c.recorded_at],  # one row per (erasure, stored image) key
 }
 
 
@@ -231,57 +231,64 @@ ERASURE_COUNTS: Final = ("erased_images", "erased_renditions", "unlinked_events"
 
 def apply_erasures(dialect_name: str) -> list[tuple[str, Executable]]:
     """The erasures applied to the rows this load touches (images named in the stage, by any
-    row or as a duplicate's first): image rows first seen up to an erasure of their id are
-    deleted, then the renditions of erased ids whose image is no longer present, then events
-    received up to an erasure are unlinked (image id and duplicate link cleared; their
-    statistics stay). Plain DELETE and UPDATE with subqueries, which Redshift runs as PostgreSQL
-    and SQLite do; bounded by the stage, not by the size of the tables."""
+    row or as a duplicate's first): image rows an erasure met (the same id, stored by the same
+    event, first seen up to the erasure) are deleted; then the renditions of erased ids whose
+    image is no longer present; then events received up to an erasure of their image are
+    unlinked (image id and duplicate link cleared; their statistics stay), except the event
+    that stored the image now present. Plain DELETE and UPDATE with subqueries, which Redshift
+    runs as PostgreSQL and SQLite do; bounded by the stage, not by the size of the tables."""
     s = stage()
     touched = sa.union(
         sa.select(s.c.image_id.label("image_id")).where(s.c.image_id.is_not(None)),
         sa.select(s.c.duplicate_of.label("image_id")).where(s.c.duplicate_of.is_not(None)),
     ).subquery("touched")
     touched_ids = sa.select(touched.c.image_id).scalar_subquery()
-
-    def erased_since(image_id: ColumnElement[Any], moment: ColumnElement[Any]) -> Any:
-        # Correlated with every table but erasures, said so: SQLAlchemy would otherwise add
-        # the deleted table to the subquery's FROM, making it true of every row.
-        return (
-            sa.select(erasures.c.erasure_id)
-            .where(erasures.c.image_id == image_id)
-            .where(erasures.c.recorded_at >= moment)
-            .correlate_except(erasures)
-            .exists()
-        )
-
+    erased_image = [
+        images.c.image_id == erasures.c.image_id,
+        images.c.first_event_id == erasures.c.first_event_id,
+        erasures.c.recorded_at >= images.c.first_seen_at,
+    ]
     delete_images = sa.delete(images).where(images.c.image_id.in_(touched_ids))
     if dialect_name == "sqlite":
-        delete_images = delete_images.where(erased_since(images.c.image_id, images.c.first_seen_at))
+        # Correlated with images, said so: SQLAlchemy would otherwise name images in the
+        # subquery again, making it true of every row.
+        met = sa.select(erasures.c.erasure_id).where(*erased_image).correlate_except(erasures)
+        delete_images = delete_images.where(met.exists())
     else:
-        # DELETE ... USING: sqlalchemy-redshift does not correlate a subquery of a DELETE
-        # (it would name images in it again, erasing every touched image).
-        delete_images = delete_images.where(
-            images.c.image_id == erasures.c.image_id,
-            erasures.c.recorded_at >= images.c.first_seen_at,
-        )
+        # DELETE ... USING: sqlalchemy-redshift does not correlate a subquery of a DELETE at
+        # all (it would erase every image the load touched).
+        delete_images = delete_images.where(*erased_image)
     delete_renditions = sa.delete(renditions).where(
         renditions.c.image_id.in_(touched_ids),
         renditions.c.image_id.in_(sa.select(erasures.c.image_id).scalar_subquery()),
         renditions.c.image_id.not_in(sa.select(images.c.image_id).scalar_subquery()),
     )
     events = ingest_events.c
+
+    def erased_before(image_id: ColumnElement[Any]) -> Any:
+        return (
+            sa.select(erasures.c.erasure_id)
+            .where(erasures.c.image_id == image_id, erasures.c.recorded_at >= events.received_at)
+            .correlate_except(erasures)
+            .exists()
+        )
+
+    stored_by_it = (
+        sa.select(images.c.image_id)
+        .where(images.c.image_id == events.image_id, images.c.first_event_id == events.event_id)
+        .correlate_except(images)
+        .exists()
+    )
     unlink = (
         sa.update(ingest_events)
         .where(
             sa.or_(
                 sa.and_(
                     events.image_id.in_(touched_ids),
-                    erased_since(events.image_id, events.received_at),
+                    erased_before(events.image_id),
+                    ~stored_by_it,
                 ),
-                sa.and_(
-                    events.duplicate_of.in_(touched_ids),
-                    erased_since(events.duplicate_of, events.received_at),
-                ),
+                sa.and_(events.duplicate_of.in_(touched_ids), erased_before(events.duplicate_of)),
             )
         )
         .values(image_id=None, duplicate_of=None)
@@ -290,14 +297,15 @@ def apply_erasures(dialect_name: str) -> list[tuple[str, Executable]]:
 
 
 def _not_erased(kind: str, s: sa.TableClause) -> list[ColumnElement[bool]]:
-    """Staged image rows of an erased image (first seen up to its erasure) are not inserted:
-    ranked out first, so that the same bytes uploaded again since load as the new image."""
+    """Staged image rows that an erasure met are not inserted: ranked out first, so that the
+    same bytes stored again since (by another event, or later) load as the new image."""
     if kind != "image":
         return []
     return [
         ~sa.exists(
             sa.select(erasures.c.erasure_id)
             .where(erasures.c.image_id == s.c.image_id)
+            .where(erasures.c.first_event_id == s.c.first_event_id)
             .where(erasures.c.recorded_at >= s.c.first_seen_at)
         )
     ]
