@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from core import facts, layout
 from core.duplicates import MAX_GENERATIONS
-from core.erasure_scan import FactRewrite, Traces, delete_naming, rewrite_facts
+from core.erasure_scan import FactRewrite, Traces, delete_naming, owner_in, rewrite_facts
 from core.errors import NotFound
 from core.ingest import IMAGE_LOCKS, stored_manifest
 from core.layout import RECORD_CACHE_CONTROL
@@ -141,11 +141,11 @@ def erase_image(image_id: uuid.UUID, customer_id: str | None, ctx: Context) -> R
             layout.erasing_key(image_id), marker_body, "application/json", RECORD_CACHE_CONTROL
         )
         scan_from = _scan_start(manifest, ctx)
-        traces = Traces(str(image_id), manifest.metadata.sha256)
+        traces = Traces(str(image_id), manifest.metadata.sha256, manifest.customer_id)
         while manifest is not None and receipt.passes < MAX_PASSES:
             receipt.passes += 1
             receipt.generations.append(manifest.first_event_id)
-            traces = Traces(str(image_id), manifest.metadata.sha256)
+            traces = Traces(str(image_id), manifest.metadata.sha256, manifest.customer_id)
             _erase_pass(objects, manifest, traces, receipt, scan_from)
             # An ingest that passed the marker before it was written may have stored it again.
             manifest = stored_manifest(objects, image_id)
@@ -198,7 +198,7 @@ def _erase_pass(
     customer = manifest.customer_id
     receipt.note("idempotency", delete_naming(objects, layout.idempotency_prefix(customer), traces))
     receipt.note("dead_letters", delete_naming(objects, layout.DEAD_LETTERS, traces))
-    uploads = delete_naming(objects, layout.UPLOADS, traces)
+    uploads = delete_naming(objects, layout.UPLOADS, traces, lambda key: owner_in(objects, key))
     for key in [k for k in uploads if k.endswith(".json")]:
         upload = key.removesuffix(".json")  # the upload beside its record, if still there
         if objects.exists(upload):

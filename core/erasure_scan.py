@@ -10,7 +10,7 @@ import hashlib
 import json
 import logging
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
@@ -31,10 +31,12 @@ MAX_REWRITES: Final = 5
 
 @dataclass(frozen=True, slots=True)
 class Traces:
-    """What identifies an image in stored text: its id and the sha256 of its bytes."""
+    """What identifies an image in stored text: its id and the sha256 of its bytes, and whose
+    it is (another customer's record of the same bytes is that customer's, not this image's)."""
 
     image_id: str
     sha256: str
+    customer_id: str | None = None
 
     @property
     def needles(self) -> tuple[bytes, ...]:
@@ -77,18 +79,46 @@ def _base64_strings(doc: Any) -> Iterable[bytes]:
             return
 
 
-def delete_naming(objects: ObjectStore, prefix: str, traces: Traces) -> list[str]:
-    """Delete the objects under `prefix` that name the image; their keys."""
+def delete_naming(
+    objects: ObjectStore,
+    prefix: str,
+    traces: Traces,
+    owner_of: Callable[[str], str | None] | None = None,
+) -> list[str]:
+    """Delete the objects under `prefix` that name the image, unless they say (or `owner_of`
+    their key says) that they are another customer's; their keys."""
     removed = []
     for key in objects.keys(prefix):
         try:
             data = objects.get(key)
         except NotFound:
             continue
-        if traces.found_in(data):
-            objects.delete(key)
-            removed.append(key)
+        if not traces.found_in(data):
+            continue
+        owner = _owner(data) or (owner_of(key) if owner_of else None)
+        if owner is not None and traces.customer_id is not None and owner != traces.customer_id:
+            continue
+        objects.delete(key)
+        removed.append(key)
     return removed
+
+
+def _owner(data: bytes) -> str | None:
+    """The `customer_id` a JSON record names (dead letters and upload records do)."""
+    try:
+        doc = json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    owner = doc.get("customer_id") if isinstance(doc, dict) else None
+    return owner if isinstance(owner, str) else None
+
+
+def owner_in(objects: ObjectStore, key: str) -> str | None:
+    """The customer an object's record (`{key}.json`) names: whose a direct upload is."""
+    try:
+        return _owner(objects.get(f"{key}.json"))
+    except NotFound:
+        return None
 
 
 @dataclass(slots=True)
@@ -166,12 +196,9 @@ def _without(rows: list[facts.Row], traces: Traces) -> tuple[list[facts.Row], Fa
             else:
                 kept.append(row)
             continue
-        if row.get("image_id") == traces.image_id or traces.found_in(_row_text(row)):
+        # By id only: another customer's image of the same bytes has the same sha256.
+        if row.get("image_id") == traces.image_id:
             step.rows_removed += 1
             continue
         kept.append(row)
     return kept, step
-
-
-def _row_text(row: facts.Row) -> bytes:
-    return json.dumps(row, ensure_ascii=False).encode()

@@ -239,3 +239,28 @@ def test_a_direct_upload_and_its_record_go_with_the_image(client: TestClient) ->
     assert traces_of(client, image, CAMERA) == [f"erasure-fact:{receipt['erasure_fact']}"]
     completed_again = client.post(started["complete_url"], headers=ACME)
     assert completed_again.status_code == 404
+
+
+def test_another_customers_image_of_the_same_bytes_and_its_records_stay(
+    client: TestClient,
+) -> None:
+    mine = post(client, CAMERA).json()
+    theirs = post(client, CAMERA, headers=GLOBEX).json()
+    assert theirs["id"] != mine["id"] and theirs["sha256"] == mine["sha256"]
+    ctx = ctx_of(client)
+    record = KafkaRecord("images", 0, 9, value=CAMERA, headers=(("customer-id", b"globex"),))
+    BucketDeadLetters(ctx.objects).send(
+        [DeadLetter(record, ErrorCode.TOO_LARGE, "too large", "images:0:9", "globex")]
+    )
+
+    receipt = client.delete(f"/v1/images/{mine['id']}", headers=ACME).json()
+
+    assert receipt["removed"]["objects"]["dead_letters"] == []
+    assert ctx.objects.exists("dead-letter/images/0/9.json")
+    assert client.get(f"/v1/images/{theirs['id']}", headers=GLOBEX).status_code == 200
+    image_ids = {
+        row["image_id"]
+        for row in rows(client, "SELECT image_id FROM images WHERE sha256 = :s", s=mine["sha256"])
+    }
+    assert image_ids == {theirs["id"]}
+    assert len(rows(client, "SELECT * FROM renditions WHERE image_id = :i", i=theirs["id"])) == 2
