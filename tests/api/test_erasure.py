@@ -18,9 +18,9 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from core.bootstrap import build_context
+from core.bootstrap import Context, build_context
 from core.config import Settings
-from core.errors import ErrorCode
+from core.errors import ErrorCode, TransientError
 from services.stream_worker.deadletter import BucketDeadLetters, DeadLetter
 from services.stream_worker.records import KafkaRecord
 from services.upload_api.app import create_app
@@ -264,3 +264,46 @@ def test_another_customers_image_of_the_same_bytes_and_its_records_stay(
     }
     assert image_ids == {theirs["id"]}
     assert len(rows(client, "SELECT * FROM renditions WHERE image_id = :i", i=theirs["id"])) == 2
+
+
+class _RenditionDeleteFailsOnce:
+    """The real store, but the first delete of a rendition fails, as when storage goes away
+    in the middle of an erasure."""
+
+    def __init__(self, store: Any) -> None:
+        self._store = store
+        self.failed = False
+
+    def delete(self, key: str) -> None:
+        if key.startswith("renditions/") and not self.failed:
+            self.failed = True
+            raise TransientError("storage went away")
+        self._store.delete(key)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+
+def test_an_erasure_cut_short_is_finished_by_deleting_again_and_holds_uploads_off_meanwhile(
+    settings: Settings,
+) -> None:
+    base = build_context(settings)
+    objects = _RenditionDeleteFailsOnce(base.objects)
+    ctx = Context(settings, objects, base.warehouse)  # type: ignore[arg-type]
+    with TestClient(create_app(ctx=ctx), raise_server_exceptions=False) as client:
+        image = post(client, CAMERA).json()
+        cut = client.delete(f"/v1/images/{image['id']}", headers=ACME)
+        assert cut.status_code == 503, cut.text
+        assert cut.headers["Retry-After"]
+        assert client.get(f"/v1/images/{image['id']}", headers=ACME).status_code == 404
+        held = post(client, CAMERA)  # the same bytes, while the erasure is unfinished
+        assert held.status_code == 503, held.text
+        assert client.delete(f"/v1/images/{image['id']}", headers=GLOBEX).status_code == 404
+
+        finished = client.delete(f"/v1/images/{image['id']}", headers=ACME)
+        assert finished.status_code == 200, finished.text
+        receipt = finished.json()
+        assert len(receipt["removed"]["objects"]["renditions"]) == len(image["renditions"])
+        assert traces_of(client, image, CAMERA) == [f"erasure-fact:{receipt['erasure_fact']}"]
+        assert post(client, CAMERA).status_code == 201
+    base.close()
