@@ -15,8 +15,15 @@ from typing import TYPE_CHECKING
 from core import facts
 from core.budget import decoding
 from core.duplicates import claim_picture
+from core.erasure_scan import Traces, rewrite_one
 from core.errors import ErrorCode, NotFound, PermanentError, TransientError
-from core.layout import IMMUTABLE_CACHE_CONTROL, MANIFEST_CACHE_CONTROL, manifest_key, rendition_key
+from core.layout import (
+    IMMUTABLE_CACHE_CONTROL,
+    MANIFEST_CACHE_CONTROL,
+    erasing_key,
+    manifest_key,
+    rendition_key,
+)
 from core.limits import refuse_if_too_large
 from core.models import (
     IngestRequest,
@@ -52,17 +59,39 @@ def ingest_batch(requests: Sequence[IngestRequest], ctx: Context) -> list[Ingest
     them when the loader loads the facts. A TransientError leaves nothing a retry cannot
     finish. Direct uploads (object_key) are left in place: see discard_upload."""
     results = list(ctx.map(lambda request: _ingest_one(request, ctx), requests))
-    record_facts(ctx.objects, results)
+    key = record_facts(ctx.objects, results)
+    if key is not None:
+        _withdraw_erased(ctx, key, results)
     metrics.record_results(results)  # once the facts hold them: counted as the log has them
     return results
 
 
-def record_facts(objects: ObjectStore, results: Sequence[IngestResult]) -> None:
-    """Step 8: the call's rows, one fact object for the whole call."""
-    if results:
-        with span("facts"):
-            data = facts.encode(facts.rows_of(results))
-            objects.put(facts.new_fact_key(), data, facts.CONTENT_TYPE)
+def record_facts(objects: ObjectStore, results: Sequence[IngestResult]) -> str | None:
+    """Step 8: the call's rows, one fact object for the whole call; its key."""
+    if not results:
+        return None
+    with span("facts"):
+        data = facts.encode(facts.rows_of(results))
+        key = facts.new_fact_key()
+        objects.put(key, data, facts.CONTENT_TYPE)
+    return key
+
+
+def _withdraw_erased(ctx: Context, key: str, results: Sequence[IngestResult]) -> None:
+    """An image erased between this call finding (or storing) it and its facts being written
+    would be named by them after the erasure had rewritten the log: so each image's manifest
+    is looked for once more, and the fact object rewritten without any that is gone. (An
+    erasure that deletes the manifest after this look finds the facts when it reads the log.)"""
+    manifests = {str(r.manifest.image_id): r.manifest for r in results if r.manifest is not None}
+    if not manifests:
+        return
+    present = ctx.io_map(
+        lambda m: ctx.objects.exists(manifest_key(m.image_id)), list(manifests.values())
+    )
+    for manifest, there in zip(manifests.values(), present, strict=True):
+        if not there:
+            log.warning("image %s erased while ingested: its facts withdrawn", manifest.image_id)
+            rewrite_one(ctx.objects, key, Traces(str(manifest.image_id), manifest.metadata.sha256))
 
 
 def _ingest_one(request: IngestRequest, ctx: Context) -> IngestResult:
@@ -72,8 +101,8 @@ def _ingest_one(request: IngestRequest, ctx: Context) -> IngestResult:
         data = _read_bytes(request, ctx)  # step 0: the bytes, or why there are none
         image_id = image_id_for(request.customer_id, hashlib.sha256(data).hexdigest())  # step 6
         match: Match = "exact"
-        with _IMAGE_LOCKS.hold(image_id):  # same image, same process: one encodes, one finds
-            manifest = _stored_manifest(ctx.objects, image_id)
+        with IMAGE_LOCKS.hold(image_id):  # same image, same process: one encodes, one finds
+            manifest = stored_manifest(ctx.objects, image_id)
             if manifest is None:
                 with decoding(data, ctx.settings), span("processing"):  # waits its turn
                     processed = process(data, ctx.settings.processing)  # steps 1-5
@@ -102,7 +131,7 @@ def _first_of_picture(
         request.customer_id,
         processed.metadata.content_sha256,
         image_id,
-        lambda first: _stored_manifest(ctx.objects, first),
+        lambda first: stored_manifest(ctx.objects, first),
     )
 
 
@@ -128,7 +157,7 @@ def _read_bytes(request: IngestRequest, ctx: Context) -> bytes:
     return data
 
 
-def _stored_manifest(objects: ObjectStore, image_id: uuid.UUID) -> Manifest | None:
+def stored_manifest(objects: ObjectStore, image_id: uuid.UUID) -> Manifest | None:
     """The image's manifest when it is stored and readable. One that cannot be read (cut
     short by hand, or of a shape no longer understood) counts as missing, so that the image
     is stored again: raising would fail every retry of its Kafka record, blocking the
@@ -179,14 +208,33 @@ def _store(
     )
     body = json.dumps(manifest.to_json(), separators=(",", ":")).encode()
     key = manifest_key(image_id)
+    _refuse_while_erasing(objects, image_id, records)
     if objects.create(key, body, "application/json", cache_control=MANIFEST_CACHE_CONTROL):
+        _refuse_while_erasing(objects, image_id, records, created=key)
         return manifest
-    winner = _stored_manifest(objects, image_id)
+    winner = stored_manifest(objects, image_id)
     if winner is not None:
         return winner
     # What is there cannot be read (see _stored_manifest): ours replaces it.
     objects.put(key, body, "application/json", cache_control=MANIFEST_CACHE_CONTROL)
     return manifest
+
+
+def _refuse_while_erasing(
+    objects: ObjectStore,
+    image_id: uuid.UUID,
+    records: Sequence[RenditionRecord],
+    created: str | None = None,
+) -> None:
+    """No new manifest while the image is being erased (core.erasure): what this attempt
+    wrote is taken back and it is retried (503) after the erasure, as a new image. Checked
+    before the manifest is created and again after: an erasure that began in between may
+    have deleted the renditions already, or may not see the manifest."""
+    if not objects.exists(erasing_key(image_id)):
+        return
+    for key in [*([created] if created else []), *(record.key for record in records)]:
+        objects.delete(key)
+    raise TransientError("the image is being erased; retry", retry_after=2.0)
 
 
 def _result(
@@ -252,4 +300,4 @@ class _ImageLocks:
                     self._locks[image_id] = (lock, users - 1)
 
 
-_IMAGE_LOCKS = _ImageLocks()
+IMAGE_LOCKS = _ImageLocks()

@@ -20,6 +20,7 @@ FACTS: Final = "facts/"  # the fact log: rows waiting for (and kept after) loadi
 FACTS_REJECTED: Final = "facts-rejected/"  # fact objects the loader could not parse
 LOADS: Final = "loads/"  # COPY manifests of warehouse loads
 EVENTS: Final = "events/"  # the event publisher's cursors, one per sink
+ERASING: Final = "erasing/"  # markers of erasures under way: no new manifest meanwhile
 
 # Renditions never change once written (their key holds the image id); a manifest may be
 # rewritten (erasure, repair), so caches revalidate it; records answer one caller only.
@@ -57,9 +58,19 @@ def upload_record_key(upload_id: str) -> str:
 def idempotency_key(customer_id: str, key: str) -> str:
     """Digests, not the values: a customer id such as `..` or one of 128 multibyte characters
     must neither escape the prefix nor make a key longer than storage takes."""
-    customer = hashlib.sha256(customer_id.encode()).hexdigest()[:32]
     digest = hashlib.sha256(key.encode()).hexdigest()
-    return f"{IDEMPOTENCY}{customer}/{digest}.json"
+    return f"{idempotency_prefix(customer_id)}{digest}.json"
+
+
+def idempotency_prefix(customer_id: str) -> str:
+    """Where all of a customer's idempotency records are (see idempotency_key)."""
+    customer = hashlib.sha256(customer_id.encode()).hexdigest()[:32]
+    return f"{IDEMPOTENCY}{customer}/"
+
+
+def erasing_key(image_id: uuid.UUID | str) -> str:
+    """The marker of an erasure under way. A digest: the marker must not name the image."""
+    return f"{ERASING}{hashlib.sha256(str(image_id).encode()).hexdigest()}.json"
 
 
 def dead_letter_key(topic: str, partition: int, offset: int) -> str:
@@ -98,7 +109,7 @@ def default_cache_control(key: str) -> str | None:
         return IMMUTABLE_CACHE_CONTROL
     if key.startswith(MANIFESTS):
         return MANIFEST_CACHE_CONTROL
-    if key.startswith((UPLOADS, IDEMPOTENCY, CONTENT_INDEX)):
+    if key.startswith((UPLOADS, IDEMPOTENCY, CONTENT_INDEX, ERASING)):
         return RECORD_CACHE_CONTROL
     return None
 

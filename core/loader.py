@@ -56,7 +56,8 @@ class LoadReport:
 
     @property
     def rows_written(self) -> int:
-        return sum(count for name, count in self.rows.items() if name != "superseded")
+        removed = {"superseded", "erased_images", "erased_renditions", "unlinked_events"}
+        return sum(count for name, count in self.rows.items() if name not in removed)
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "invoke-stream": ("services.stream_worker.invoke", "run the MSK Lambda handler on an event"),
     "upload": ("services.commands.upload", "upload image files to a running API"),
     "get": ("services.commands.get", "fetch an image's metadata or a rendition from the API"),
+    "delete": ("services.commands.delete", "erase images through the API (JSON receipts)"),
     "load": ("services.commands.load", "load the fact log into the warehouse"),
     "events": ("services.commands.events", "print or publish the completion events"),
     "db": ("services.commands.db", "warehouse migrations and DDL"),

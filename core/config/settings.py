@@ -166,7 +166,9 @@ class Settings(BaseSettings):
         "secret is read again: a rotated key works within this time, with no redeploy.",
     )
     admin_customers: StrList = Field(
-        default_factory=list, description="Customers whose keys see every customer's statistics."
+        default_factory=list,
+        description="Customers whose keys see every customer's statistics and may erase "
+        "any customer's image.",
     )
     cors_origins: StrList = Field(
         default_factory=list,

@@ -171,6 +171,8 @@ def _event(
         return None
     when = row.get("recorded_at") or row["received_at"]
     image_id = row.get("image_id")
+    if row["status"] != "rejected" and not image_id:
+        return None  # an accepted event of an erased image: its link is gone, and so is it
     data: ImageSummary | Refusal
     if row["status"] == "rejected" or not image_id:
         data = Refusal(

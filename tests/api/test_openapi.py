@@ -206,7 +206,10 @@ def test_no_input_makes_a_5xx_and_every_answer_matches_its_schema(embedded_serve
 def test_calls_chained_by_the_links_make_no_5xx(embedded_server: str) -> None:
     """schemathesis follows the document's links (upload -> get -> rendition -> restore,
     start -> complete), so the operations on an id also meet ids that exist."""
-    api = schemathesis.openapi.from_url(f"{embedded_server}/openapi.json")
+    # Without DELETE: an erasure changes which ids exist between hypothesis' runs of the
+    # same case, which it takes for a strategy depending on outside state. The stateless test
+    # above calls DELETE; tests/api/test_erasure.py follows an id through it.
+    api = schemathesis.openapi.from_url(f"{embedded_server}/openapi.json").exclude(method="DELETE")
     statuses: Counter[tuple[str, int]] = Counter()
 
     class Chained(api.as_state_machine()):  # type: ignore[misc]

@@ -144,3 +144,22 @@ def test_get_of_an_unknown_image_or_rendition_exits_1_with_the_problem(
     wrong = imgpipe(tmp_path, server, "get", image_id, "--rendition", "poster", "--out", str(out))
     assert wrong.returncode == 1 and "404 not_found" in wrong.stderr
     assert not out.exists()
+
+
+def test_delete_erases_each_image_prints_its_receipt_and_exits_1_when_one_is_refused(
+    server: str, tmp_path: Path
+) -> None:
+    uploaded = documents(imgpipe(tmp_path, server, "upload", str(photo(tmp_path, "e.jpg", 40))))
+    image_id = uploaded[0]["image"]["id"]
+    done = imgpipe(tmp_path, server, "delete", image_id)
+    assert done.returncode == 0, done.stderr
+    (erased,) = documents(done)
+    assert (erased["id"], erased["ok"], erased["status"]) == (image_id, True, 200)
+    assert erased["receipt"]["removed"]["objects"]["manifest"] == [f"manifests/{image_id}.json"]
+    assert "1 erased, 0 refused" in done.stderr
+    assert imgpipe(tmp_path, server, "get", image_id).returncode == 1
+
+    again = imgpipe(tmp_path, server, "delete", image_id, str(uuid.uuid4()))
+    assert again.returncode == 1
+    assert [(d["ok"], d["status"]) for d in documents(again)] == [(False, 404), (False, 404)]
+    assert "0 erased, 2 refused" in again.stderr

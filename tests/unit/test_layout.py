@@ -33,6 +33,7 @@ def test_every_key_builder_gives_the_keys_stored_objects_already_have() -> None:
         "idempotency/822b33ad87c148a0a20a5ba7cd5ebcaa/"
         "be2974546978e3739e6d6da85c4be9f334ce32df2b9fd4b6ff1b55c0d57e9d44.json"
     )
+    assert layout.idempotency_key("acme", "key-1").startswith(layout.idempotency_prefix("acme"))
     assert layout.dead_letter_key("images", 3, 1200) == "dead-letter/images/3/1200.json"
     fact_id = "01J5X3K6Q8ZC4V7N2B1M0PQRST"
     at = datetime(2024, 8, 1, 7, 59, tzinfo=UTC)
@@ -106,6 +107,11 @@ GOLDEN: list[tuple[Callable[..., str], tuple[Any, ...], str]] = [
         layout.event_cursor_key,
         ("eventbridge",),
         "events/cursors/b5bf0a589df56fbc72891f69c999192c.json",
+    ),
+    (
+        layout.erasing_key,
+        ("3f1e5a52-8a0c-5b8e-9d27-52c1f6d1a0b4",),
+        "erasing/4d82fe644f5f50221c7b6d0ee13bdb02f9a1fb6c9e1b9510e460eb731219b371.json",
     ),
 ]
 

@@ -103,7 +103,8 @@ def migrated_table(ddl: str, name: str) -> str:
 
 
 def test_migration_0004_adds_nullable_columns_with_encodings(redshift_ddl: str) -> None:
-    upgrade = redshift_ddl[redshift_ddl.index("-- Running upgrade 0003 -> 0004") :]
+    begin = redshift_ddl.index("-- Running upgrade 0003 -> 0004")
+    upgrade = redshift_ddl[begin : redshift_ddl.index("-- Running upgrade 0004 -> 0005")]
     assert "ALTER TABLE images ADD COLUMN thumbhash VARCHAR(64) ENCODE zstd;" in upgrade
     assert "ALTER TABLE ingest_events ADD COLUMN match VARCHAR(16) ENCODE bytedict;" in upgrade
     assert "ALTER TABLE ingest_events ADD COLUMN duplicate_of CHAR(36) ENCODE zstd;" in upgrade
@@ -261,3 +262,41 @@ def test_views_differ_by_dialect_only_in_days_and_percentiles(redshift: sa.Diale
 def test_redshift_ddl_creates_every_view(redshift_ddl: str) -> None:
     for name in STATS_VIEWS:
         assert f"CREATE VIEW {name} AS" in redshift_ddl
+
+
+def test_redshift_applies_erasures_with_delete_using_and_correlated_subqueries(
+    redshift: sa.Dialect,
+) -> None:
+    statements = dict(loader_sql.apply_erasures("redshift"))
+    images_sql = literal(statements["erased_images"], redshift)
+    assert images_sql.startswith("DELETE FROM images USING erasures WHERE images.image_id IN")
+    assert (
+        "images.image_id = erasures.image_id AND images.first_event_id = erasures.first_event_id "
+        "AND erasures.recorded_at >= images.first_seen_at"
+    ) in images_sql
+    renditions_sql = literal(statements["erased_renditions"], redshift)
+    assert renditions_sql.startswith("DELETE FROM renditions WHERE renditions.image_id IN")
+    assert "renditions.image_id NOT IN (SELECT images.image_id FROM images)" in renditions_sql
+    events_sql = literal(statements["unlinked_events"], redshift)
+    assert events_sql.startswith("UPDATE ingest_events SET image_id=NULL, duplicate_of=NULL")
+    # Correlated with the row being changed, never with a second copy of its table.
+    assert "FROM erasures WHERE erasures.image_id = ingest_events.image_id" in events_sql
+    for text in (images_sql, renditions_sql, events_sql):
+        assert "FROM erasures, " not in text and "RETURNING" not in text
+
+
+def test_staged_images_of_an_erased_image_are_ranked_out_before_insert(
+    redshift: sa.Dialect,
+) -> None:
+    text = literal(loader_sql.insert_new("image"), redshift)
+    assert (
+        "NOT (EXISTS (SELECT erasures.erasure_id FROM erasures WHERE erasures.image_id = "
+        "stage_facts.image_id AND erasures.first_event_id = stage_facts.first_event_id "
+        "AND erasures.recorded_at >= stage_facts.first_seen_at))"
+    ) in text
+
+
+def test_redshift_ddl_creates_the_erasures_table_on_every_node(redshift_ddl: str) -> None:
+    created = statement_of(redshift_ddl, "CREATE TABLE erasures")
+    assert created.endswith("DISTSTYLE ALL SORTKEY (recorded_at)")
+    assert "image_id CHAR(36) ENCODE zstd NOT NULL" in created

@@ -38,7 +38,7 @@ def coerce(rows: Sequence[Row]) -> list[dict[str, Any]]:
     for number, row in enumerate(rows, start=1):
         table = FACT_TABLES.get(row["kind"])
         if table is None:
-            continue  # a kind the warehouse has no table for (an erasure: applied, not staged)
+            continue  # a kind this version has no table for
         out: dict[str, Any] = dict.fromkeys(names)
         out["kind"] = row["kind"]
         for column in table.columns:
@@ -123,13 +123,30 @@ class LoadSession:
         self._conn.exec_driver_sql(sql.copy_sql(manifest_url, iam_role))
 
     def apply(self) -> dict[str, int]:
-        """Insert the staged rows that are new; the counts of rows written, by table."""
+        """Insert the staged rows that are new, then apply erasures; the counts of rows
+        written, by table, and of rows erased or unlinked."""
         counts = {"superseded": self._count(sql.supersede_refusals())}
-        for kind in sql.INSERT_ORDER:
+        erasures, *others = sql.INSERT_ORDER
+        counts[FACT_TABLES[erasures].name] = self._count(sql.insert_new(erasures))
+        # Rows of an erased image go whichever load brought them: those already in before the
+        # inserts (the same bytes uploaded again then insert as a new image), and after them
+        # the renditions and events of the erased one that this load brought.
+        counts.update(self._erase())
+        for kind in others:
             counts[FACT_TABLES[kind].name] = self._count(sql.insert_new(kind))
+        for name, count in self._erase().items():
+            counts[name] += count
+        # Erasures are rare: their counts show in a report only when there were any.
+        for name in ("erasures", *sql.ERASURE_COUNTS):
+            if not counts[name]:
+                del counts[name]
         self._conn.exec_driver_sql(sql.drop_stage_sql())
         self._staged = False
         return counts
+
+    def _erase(self) -> dict[str, int]:
+        statements = sql.apply_erasures(self.dialect)
+        return {name: self._count(statement) for name, statement in statements}
 
     def _count(self, statement: Executable) -> int:
         """Run a statement and say how many rows it wrote."""

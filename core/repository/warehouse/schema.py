@@ -127,6 +127,22 @@ ingest_events = sa.Table(
     info={"redshift": {"diststyle": "EVEN", "sortkey": "received_at"}},
 )
 
+# Which stored images were erased (the id, and the event that stored it) and when: their image
+# rows and the events received up to then are removed or unlinked whenever they are loaded; a
+# row of the same id stored by another event, or received later, is the same bytes uploaded
+# again, a new image. One row per stored image an erasure met. Small: on every node.
+erasures = sa.Table(
+    "erasures",
+    metadata,
+    sa.Column("erasure_id", sa.String(64), nullable=False, **ZSTD),
+    sa.Column("image_id", sa.CHAR(36), nullable=False, **ZSTD),
+    sa.Column("customer_id", sa.String(MAX_CUSTOMER_ID_BYTES), nullable=False, **ZSTD),
+    sa.Column("first_event_id", sa.String(MAX_EVENT_ID_BYTES), nullable=False, **ZSTD),
+    sa.Column("recorded_at", UtcDateTime, nullable=False, **RAW),
+    sa.PrimaryKeyConstraint("erasure_id", "first_event_id", name="pk_erasures"),
+    info={"redshift": {"diststyle": "ALL", "sortkey": "recorded_at"}},
+)
+
 # Which fact objects are in the warehouse: the loader's exactly-once ledger.
 loaded_facts = sa.Table(
     "loaded_facts",
@@ -145,6 +161,7 @@ FACT_TABLES: Final[dict[str, sa.Table]] = {
     "image": images,
     "rendition": renditions,
     "event": ingest_events,
+    "erasure": erasures,
 }
 
 

@@ -20,8 +20,11 @@ from sqlalchemy.sql import ColumnElement, Executable
 from core.repository.warehouse.schema import (
     FACT_TABLES,
     STAGE_NAME,
+    erasures,
+    images,
     ingest_events,
     loaded_facts,
+    renditions,
     staging_columns,
 )
 
@@ -174,6 +177,7 @@ _FIRST: Final[dict[str, Any]] = {
     # its cause was fixed, a direct upload completed before its bytes arrived); otherwise the
     # outcome recorded first stands.
     "event": lambda s: [sa.case((s.c.status == "rejected", 1), else_=0), s.c.recorded_at],
+    "erasure": lambda s: [s.c.recorded_at],  # one row per (erasure, stored image) key
 }
 
 
@@ -205,6 +209,7 @@ def insert_new(kind: str) -> Executable:
             sa.func.row_number().over(partition_by=keys, order_by=_FIRST[kind](s)).label("rn"),
         )
         .where(s.c.kind == kind)
+        .where(*_not_erased(kind, s))
         .subquery("ranked")
     )
     match: ColumnElement[bool] = sa.and_(
@@ -220,8 +225,95 @@ def insert_new(kind: str) -> Executable:
     return sa.insert(table).from_select(names, fresh)
 
 
-# Images before renditions before events: what a reader joins to is there first.
-INSERT_ORDER: Final = ("image", "rendition", "event")
+# The counts apply() reports for erasures: rows removed or unlinked, not written.
+ERASURE_COUNTS: Final = ("erased_images", "erased_renditions", "unlinked_events")
+
+
+def apply_erasures(dialect_name: str) -> list[tuple[str, Executable]]:
+    """The erasures applied to the rows this load touches (images named in the stage, by any
+    row or as a duplicate's first): image rows an erasure met (the same id, stored by the same
+    event, first seen up to the erasure) are deleted; then the renditions of erased ids whose
+    image is no longer present; then events received up to an erasure of their image are
+    unlinked (image id and duplicate link cleared; their statistics stay), except the event
+    that stored the image now present. Plain DELETE and UPDATE with subqueries, which Redshift
+    runs as PostgreSQL and SQLite do; bounded by the stage, not by the size of the tables."""
+    s = stage()
+    touched = sa.union(
+        sa.select(s.c.image_id.label("image_id")).where(s.c.image_id.is_not(None)),
+        sa.select(s.c.duplicate_of.label("image_id")).where(s.c.duplicate_of.is_not(None)),
+    ).subquery("touched")
+    touched_ids = sa.select(touched.c.image_id).scalar_subquery()
+    erased_image = [
+        images.c.image_id == erasures.c.image_id,
+        images.c.first_event_id == erasures.c.first_event_id,
+        erasures.c.recorded_at >= images.c.first_seen_at,
+    ]
+    delete_images = sa.delete(images).where(images.c.image_id.in_(touched_ids))
+    if dialect_name == "sqlite":
+        # Correlated with images, said so: SQLAlchemy would otherwise name images in the
+        # subquery again, making it true of every row.
+        met = sa.select(erasures.c.erasure_id).where(*erased_image).correlate_except(erasures)
+        delete_images = delete_images.where(met.exists())
+    else:
+        # DELETE ... USING: sqlalchemy-redshift does not correlate a subquery of a DELETE at
+        # all (it would erase every image the load touched).
+        delete_images = delete_images.where(*erased_image)
+    delete_renditions = sa.delete(renditions).where(
+        renditions.c.image_id.in_(touched_ids),
+        renditions.c.image_id.in_(sa.select(erasures.c.image_id).scalar_subquery()),
+        renditions.c.image_id.not_in(sa.select(images.c.image_id).scalar_subquery()),
+    )
+    events = ingest_events.c
+
+    def erased_before(image_id: ColumnElement[Any]) -> Any:
+        return (
+            sa.select(erasures.c.erasure_id)
+            .where(erasures.c.image_id == image_id, erasures.c.recorded_at >= events.received_at)
+            .correlate_except(erasures)
+            .exists()
+        )
+
+    stored_by_it = (
+        sa.select(images.c.image_id)
+        .where(images.c.image_id == events.image_id, images.c.first_event_id == events.event_id)
+        .correlate_except(images)
+        .exists()
+    )
+    unlink = (
+        sa.update(ingest_events)
+        .where(
+            sa.or_(
+                sa.and_(
+                    events.image_id.in_(touched_ids),
+                    erased_before(events.image_id),
+                    ~stored_by_it,
+                ),
+                sa.and_(events.duplicate_of.in_(touched_ids), erased_before(events.duplicate_of)),
+            )
+        )
+        .values(image_id=None, duplicate_of=None)
+    )
+    return list(zip(ERASURE_COUNTS, (delete_images, delete_renditions, unlink), strict=True))
+
+
+def _not_erased(kind: str, s: sa.TableClause) -> list[ColumnElement[bool]]:
+    """Staged image rows that an erasure met are not inserted: ranked out first, so that the
+    same bytes stored again since (by another event, or later) load as the new image."""
+    if kind != "image":
+        return []
+    return [
+        ~sa.exists(
+            sa.select(erasures.c.erasure_id)
+            .where(erasures.c.image_id == s.c.image_id)
+            .where(erasures.c.first_event_id == s.c.first_event_id)
+            .where(erasures.c.recorded_at >= s.c.first_seen_at)
+        )
+    ]
+
+
+# Erasures first (the inserts after them consult them); then images before renditions before
+# events: what a reader joins to is there first.
+INSERT_ORDER: Final = ("erasure", "image", "rendition", "event")
 
 
 def refresh_sql(view: str) -> str:

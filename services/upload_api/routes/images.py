@@ -1,4 +1,5 @@
-"""/v1/images: upload an image, read it back, list them, fetch renditions, restore archives."""
+"""/v1/images: upload an image, read it back, list them, fetch renditions, restore archives,
+erase one."""
 
 from __future__ import annotations
 
@@ -13,13 +14,14 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import AfterValidator
 from starlette.concurrency import run_in_threadpool
 
-from core import images
+from core import erasure, images
 from core.errors import Archived
 from core.models import IngestRequest
 from services.upload_api.body import FILE_FIELD, read_posted_image
-from services.upload_api.deps import ContextDep, CustomerDep, IdempotencyKeyDep
+from services.upload_api.deps import ContextDep, CustomerDep, IdempotencyKeyDep, is_admin
 from services.upload_api.idempotency import fingerprint, idempotent
 from services.upload_api.problems import ApiCode, ApiError, documented, restore_state
+from services.upload_api.receipts import ErasureOut, receipt_out
 from services.upload_api.schemas import (
     IMAGE_LINKS,
     ImageOut,
@@ -194,6 +196,33 @@ async def get_image(
     each rendition's storage class and restore state."""
     view = await run_in_threadpool(images.get_image, image_id, customer, ctx)
     return view_out(request, view)
+
+
+@router.delete(
+    "/{image_id}",
+    summary="Erase an image",
+    response_model=ErasureOut,
+    responses={
+        200: ok_response(example(ErasureOut), "Erased: the receipt"),
+        **documented(401, 404, 422, 503),
+    },
+)
+async def delete_image(
+    request: Request, *, ctx: ContextDep, customer: CustomerDep, image_id: ImageId
+) -> ErasureOut:
+    """Erases the image and every stored trace of it: the manifest, every rendition
+    (archived ones too: deleting from Glacier Deep Archive is allowed, and S3 bills such an
+    object as if kept its 180-day minimum), the content index, idempotency records that would
+    replay it, dead letters and direct uploads naming it, and its rows in the fact log (its
+    ingest events stay for the statistics, without the image id). The warehouse rows go at the
+    loader's next load and `image.deleted` is announced; the receipt says so under
+    `scheduled`. Only the image's owner may erase it (customers in IMGPIPE_ADMIN_CUSTOMERS:
+    any); another customer's image is 404, as is an image erased already. An upload of the
+    same image during the erasure is answered 503 and, retried after it, stored as a new
+    image (201). A 503 leaves the erasure unfinished: DELETE again to finish it."""
+    owner = None if is_admin(customer, request) else customer
+    receipt = await run_in_threadpool(erasure.erase_image, image_id, owner, ctx)
+    return receipt_out(receipt)
 
 
 @router.get(

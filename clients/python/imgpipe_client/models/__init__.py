@@ -8,6 +8,7 @@ from .daily_rejections_out_source import DailyRejectionsOutSource
 from .daily_volume_out import DailyVolumeOut
 from .daily_volume_out_source import DailyVolumeOutSource
 from .daily_volume_out_status import DailyVolumeOutStatus
+from .erasure_out import ErasureOut
 from .format_share_out import FormatShareOut
 from .get_stats_source_type_0 import GetStatsSourceType0
 from .health_out import HealthOut
@@ -20,10 +21,13 @@ from .post_image_files_body import PostImageFilesBody
 from .problem import Problem
 from .ready_out import ReadyOut
 from .ready_out_checks import ReadyOutChecks
+from .removed_out import RemovedOut
+from .removed_out_objects import RemovedOutObjects
 from .rendition_out import RenditionOut
 from .restore_in import RestoreIn
 from .restore_in_tier import RestoreInTier
 from .restore_out import RestoreOut
+from .scheduled_out import ScheduledOut
 from .stats_out import StatsOut
 from .stats_out_source_type_0 import StatsOutSourceType0
 from .storage_out import StorageOut
@@ -44,6 +48,7 @@ __all__ = (
     "DailyVolumeOut",
     "DailyVolumeOutSource",
     "DailyVolumeOutStatus",
+    "ErasureOut",
     "FormatShareOut",
     "GetStatsSourceType0",
     "HealthOut",
@@ -56,10 +61,13 @@ __all__ = (
     "Problem",
     "ReadyOut",
     "ReadyOutChecks",
+    "RemovedOut",
+    "RemovedOutObjects",
     "RenditionOut",
     "RestoreIn",
     "RestoreInTier",
     "RestoreOut",
+    "ScheduledOut",
     "StatsOut",
     "StatsOutSourceType0",
     "StorageOut",
