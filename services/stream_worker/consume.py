@@ -59,6 +59,7 @@ def serve_metrics(host: str, port: int) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from core.bootstrap import build_context
+    from core.budget import tune_allocator
     from core.config import get_settings, load_settings
     from core.events.runner import start_publisher
     from core.loader import LoaderThread
@@ -75,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
     # A bad option fails like a bad variable, naming the one it stands for.
     settings = load_settings(**overrides) if overrides else get_settings()
     configure_logging(settings.log_level)
+    tune_allocator()  # before the ingest pool's and librdkafka's threads exist, as in serve
     if args.metrics_port is not None:
         serve_metrics(args.metrics_host, args.metrics_port)
     ctx = build_context(settings)
