@@ -64,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
     from core.events.runner import start_publisher
     from core.loader import LoaderThread
     from core.telemetry.logs import configure as configure_logging
+    from core.telemetry.memory import dump_on_signal
     from services.stream_worker.consumer import StreamConsumer
     from services.stream_worker.deadletter import open_dead_letters
     from services.stream_worker.kafka_config import client_config
@@ -77,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings(**overrides) if overrides else get_settings()
     configure_logging(settings.log_level)
     tune_allocator()  # before the ingest pool's and librdkafka's threads exist, as in serve
+    dump_on_signal()
     if args.metrics_port is not None:
         serve_metrics(args.metrics_host, args.metrics_port)
     ctx = build_context(settings)

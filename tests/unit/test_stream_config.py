@@ -105,6 +105,7 @@ def test_consumer_fetches_ahead_a_batch_per_partition_and_a_bounded_number_of_by
     config = consumer_config(settings, "g1")
     assert config["queued.min.messages"] == 40
     assert config["queued.max.messages.kbytes"] == 8192
+    assert config["fetch.queue.backoff.ms"] <= 100  # refilled at once, not a second later
     default = consumer_config(load_settings(), "g1")
     assert default["queued.max.messages.kbytes"] * 1024 < 64 * 2**20  # librdkafka's 64 MiB
 
