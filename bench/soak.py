@@ -23,12 +23,13 @@ import asyncio
 import json
 import os
 import random
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +57,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--share", type=float, default=0.8, help="of the measured capacity")
     parser.add_argument("--hostile", type=float, default=0.05, help="share of hostile inputs")
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument(
+        "--tracemalloc",
+        action="store_true",
+        help="trace serve's and consume's allocations; report their growth over the soak",
+    )
     return parser.parse_args(argv)
 
 
@@ -70,7 +76,7 @@ class Servers:
 
 
 @contextmanager
-def processes(work: Path) -> Iterator[Servers]:
+def processes(work: Path, trace: bool = False) -> Iterator[Servers]:
     """PostgreSQL, Tansu, `imgpipe serve` and `imgpipe consume`, ready, stopped after."""
     from bench.stream import tansu
     from bench.warehouse import fresh_schema, postgres_server
@@ -92,6 +98,8 @@ def processes(work: Path) -> Iterator[Servers]:
             IMGPIPE_API_KEYS=inputs.key_pair(),
             IMGPIPE_LOG_LEVEL="WARNING",  # a line per request is not what is measured
         )
+        if trace:
+            env["PYTHONTRACEMALLOC"] = "1"  # SIGUSR1 then prints the growth: core/telemetry
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         serve = [sys.executable, "-m", "services.cli", "serve", "--host", "127.0.0.1"]
@@ -246,6 +254,26 @@ def log_problems(path: Path) -> dict[str, Any]:
     return {"lines": len(lines), "first": [line[:300] for line in lines[:3]]}
 
 
+def snapshot(pids: Iterable[int], trace: bool) -> None:
+    """Has each traced process take a tracemalloc snapshot (the second one prints the growth)."""
+    if trace:
+        for pid in pids:
+            os.kill(pid, signal.SIGUSR1)
+
+
+def traced_growth(work: Path) -> dict[str, list[str]]:
+    """The growth each traced process printed at the end of the soak proper."""
+    from core.telemetry.memory import MARKER
+
+    time.sleep(5.0)  # a snapshot of a traced process takes a few seconds
+    found = {}
+    for name in ("serve", "consume"):
+        lines = (work / f"{name}.log").read_text(errors="replace").splitlines()
+        starts = [i for i, line in enumerate(lines) if line.startswith(MARKER)]
+        found[name] = lines[starts[-1] : starts[-1] + 21] if starts else []
+    return found
+
+
 def git_sha() -> str:
     def git(*args: str) -> str:
         done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)
@@ -277,7 +305,7 @@ async def warehouse_totals(
 
 
 async def drive(args: argparse.Namespace, work: Path) -> dict[str, Any]:
-    with processes(work) as servers:
+    with processes(work, args.tracemalloc) as servers:
         watcher = RecordWatcher(work / "objects", servers.topic, servers.bootstrap)
         watcher.start()
         driver = Driver(servers.base, watcher, args.seed, args.hostile)
@@ -300,9 +328,11 @@ async def drive(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                 timeline.append(point)
 
             sample()
+            snapshot(pids.values(), args.tracemalloc)
             load_start = os.getloadavg()
             ran = await driver.paced(phases["soak"], args.seconds, rates, sample)
             sample()
+            snapshot(pids.values(), args.tracemalloc)
             load_end = os.getloadavg()
             await watcher.drained(phases["soak"], within=120)
             warehouse = await warehouse_totals(driver, expected_events(phases))
@@ -318,6 +348,7 @@ async def drive(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "load_average": {"start": load_start, "end": load_end},
         "warehouse": warehouse,
         "logs": {name: log_problems(work / f"{name}.log") for name in ("serve", "consume")},
+        **({"tracemalloc": traced_growth(work)} if args.tracemalloc else {}),
     }
 
 

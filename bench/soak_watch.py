@@ -321,5 +321,6 @@ def report(args: argparse.Namespace, measured: dict[str, Any], goal: float) -> d
         "rss_timeline": timeline,
         "load_average": measured["load_average"],
         "logs": measured["logs"],
+        **({"tracemalloc": measured["tracemalloc"]} if "tracemalloc" in measured else {}),
         "goals": goals,
     }

@@ -32,6 +32,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("imgpipe.loader")
 
+# A loader thread looks back this far on most loads: a fact written a moment before a newer one
+# lands within it (slow writes, two writers). Every SWEEP_SECONDS it looks back the whole settle
+# window (clocks set apart): that listing grows with the facts written within the window, tens
+# of thousands at a few dozen per second, too many to list and hold every 2 s.
+RECENT_SECONDS = 30.0
+SWEEP_SECONDS = 60.0
+
 
 @dataclass(frozen=True, slots=True)
 class FactFile:
@@ -72,22 +79,28 @@ class LoadReport:
         }
 
 
-def load_once(ctx: Context, *, replay_after: str | None = None) -> LoadReport:
+def load_once(
+    ctx: Context, *, replay_after: str | None = None, look_back: float | None = None
+) -> LoadReport:
     """One bounded load. With `replay_after` (a fact key or prefix), the fact objects after it
-    are loaded again whether or not the ledger has them: rows already present stay single."""
+    are loaded again whether or not the ledger has them: rows already present stay single.
+    `look_back`: seconds before the newest loaded fact to look for late ones (at most, and by
+    default, load_settle_seconds)."""
     load_id = layout.new_ulid()
     with correlated(correlation_id=load_id, load_id=load_id):
-        report = _load(ctx, load_id, replay_after)
+        report = _load(ctx, load_id, replay_after, look_back)
     metrics.count("RowsLoaded", report.rows_written)
     metrics.count("FactsLoaded", report.files)
     metrics.count("LoaderLagSeconds", report.lag_seconds)
     return report
 
 
-def _load(ctx: Context, load_id: str, replay_after: str | None) -> LoadReport:
+def _load(
+    ctx: Context, load_id: str, replay_after: str | None, look_back: float | None
+) -> LoadReport:
     started = time.perf_counter()
     settings, objects, warehouse = ctx.settings, ctx.objects, ctx.warehouse
-    waiting = _waiting(objects, warehouse, settings, replay_after)
+    waiting = _waiting(objects, warehouse, settings, replay_after, look_back)
     batch: list[tuple[str, int]] = []
     size = 0
     for key, object_size in waiting:
@@ -121,18 +134,24 @@ def _load(ctx: Context, load_id: str, replay_after: str | None) -> LoadReport:
 
 
 def _waiting(
-    objects: ObjectStore, warehouse: FactWarehouse, settings: Settings, replay_after: str | None
+    objects: ObjectStore,
+    warehouse: FactWarehouse,
+    settings: Settings,
+    replay_after: str | None,
+    look_back: float | None = None,
 ) -> list[tuple[str, int]]:
     """The fact objects to load, oldest first (a bounded listing: one load's worth and one
-    more): after the newest loaded one, less the settle window, since a fact may land after a
-    newer one (writers' clocks differ, writes take time)."""
+    more): after the newest loaded one, less the settle window (or `look_back`, if shorter),
+    since a fact may land after a newer one (writers' clocks differ, writes take time)."""
     enough = settings.load_max_files + 1
     if replay_after is not None:
         return objects.scan(layout.FACTS, start_after=replay_after, limit=enough)
     newest = warehouse.watermark()
     if newest is None:
         return objects.scan(layout.FACTS, limit=enough)
-    since = _written_at(newest) - timedelta(seconds=settings.load_settle_seconds)
+    settle = settings.load_settle_seconds
+    seconds = settle if look_back is None else min(look_back, settle)
+    since = _written_at(newest) - timedelta(seconds=seconds)
     start = layout.fact_key(layout.ulid_floor(since))
     loaded = warehouse.loaded_since(start)
     listed = objects.scan(layout.FACTS, start_after=start, limit=len(loaded) + enough)
@@ -219,7 +238,9 @@ def lag_seconds(ctx: Context) -> float:
 
 class LoaderThread(Periodic):
     """Loads every `interval` seconds in a daemon thread until stopped; at once again while a
-    load leaves work waiting; after a fault, later (with backoff). `last`: the latest report."""
+    load leaves work waiting; after a fault, later (with backoff). `last`: the latest report.
+    Most loads look back RECENT_SECONDS for late facts; the first, and one every
+    SWEEP_SECONDS, the whole settle window."""
 
     def __init__(
         self,
@@ -232,9 +253,14 @@ class LoaderThread(Periodic):
         self.ctx = ctx
         self.on_report = on_report
         self.last: LoadReport | None = None
+        self._swept: float | None = None  # time.monotonic() of the last whole-window load
 
     def _load(self) -> bool:
-        report = load_once(self.ctx)
+        now = time.monotonic()
+        sweep = self._swept is None or now - self._swept >= SWEEP_SECONDS
+        report = load_once(self.ctx, look_back=None if sweep else RECENT_SECONDS)
+        if sweep:
+            self._swept = now  # after the load: a failed one is tried again in full
         self.last = report
         if self.on_report:
             self.on_report(report)

@@ -230,6 +230,13 @@ class Settings(BaseSettings):
         description="Extra librdkafka consumer properties, as JSON "
         '(e.g. {"session.timeout.ms": 6000}); they override imgpipe\'s own.',
     )
+    kafka_prefetch_bytes: int = Field(
+        default=16 * MiB,
+        ge=1 * MiB,
+        description="Most bytes of records the consumer fetches ahead of the batch in hand "
+        "(librdkafka would hold up to 64 MiB while processing lags); it also fetches at most "
+        "a batch of records ahead per partition.",
+    )
     kafka_batch_window_ms: int = Field(
         default=500, ge=0, le=60_000, description="How long the consumer waits to fill a batch."
     )

@@ -59,16 +59,20 @@ def serve_metrics(host: str, port: int) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from core.bootstrap import build_context
+    from core.budget import tune_allocator
     from core.config import settings_with
     from core.events.runner import start_publisher
     from core.loader import LoaderThread
     from core.telemetry.logs import configure as configure_logging
+    from core.telemetry.memory import dump_on_signal
     from services.stream_worker.consumer import StreamConsumer
     from services.stream_worker.deadletter import open_dead_letters
     from services.stream_worker.kafka_config import client_config
 
     settings = settings_with(ingest_workers=args.workers, kafka_batch_size=args.batch_size)
     configure_logging(settings.log_level)
+    tune_allocator()  # before the ingest pool's and librdkafka's threads exist, as in serve
+    dump_on_signal()
     if args.metrics_port is not None:
         serve_metrics(args.metrics_host, args.metrics_port)
     ctx = build_context(settings)

@@ -62,6 +62,13 @@ def consumer_config(
             "max.partition.fetch.bytes": settings.kafka_max_message_bytes + HEADER_ALLOWANCE,
             "reconnect.backoff.ms": 200,
             "reconnect.backoff.max.ms": 5000,
+            # What librdkafka fetches ahead is memory held while the worker is behind: a
+            # batch's worth per partition, and a bound in bytes, not 100,000 records / 64 MiB.
+            "queued.min.messages": settings.kafka_batch_size,
+            "queued.max.messages.kbytes": settings.kafka_prefetch_bytes // 1024,
+            # Once past those, librdkafka waits this long before it fetches again (1 s by
+            # default: a batch-sized queue would then cap a consumer near 150 records/s).
+            "fetch.queue.backoff.ms": 50,
         }
     )
     config.update(settings.kafka_consumer_config)

@@ -31,9 +31,11 @@ def run(args: argparse.Namespace) -> int:
 
     from core.budget import tune_allocator
     from core.config import get_settings
+    from core.telemetry.memory import dump_on_signal
 
     settings = get_settings()  # a bad setting stops here, naming its variable
     tune_allocator()  # before uvicorn's threads exist
+    dump_on_signal()
     shown = "localhost" if args.host in {"0.0.0.0", "::"} else args.host  # noqa: S104
     base = f"http://{shown}:{args.port}"
     print(f"imgpipe upload API on {base}", flush=True)

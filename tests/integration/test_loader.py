@@ -177,6 +177,45 @@ def test_a_fact_object_that_lands_late_is_still_loaded(stack: Stack) -> None:
     assert result[0].status == "processed"
 
 
+def _land_late(stack: Stack, behind: timedelta) -> None:
+    """A fact object written by a writer whose clock runs `behind`, after newer ones loaded."""
+    late = layout.fact_key(layout.new_ulid(utcnow() - behind))
+    ingest_batch([_request(_photos(1, seed=int(behind.total_seconds()))[0])], stack.ctx)
+    newest = stack.facts()[-1]
+    stack.ctx.objects.put(late, stack.ctx.objects.get(newest), facts.CONTENT_TYPE)
+    stack.ctx.objects.delete(newest)
+
+
+def test_a_short_look_back_leaves_an_older_late_fact_to_a_whole_window_load(stack: Stack) -> None:
+    ingest(_request(_photos(1, seed=32)[0]), stack.ctx)
+    load_once(stack.ctx)
+    _land_late(stack, timedelta(minutes=2))
+
+    assert load_once(stack.ctx, look_back=30).files == 0
+    assert load_once(stack.ctx).files == 1
+    assert stack.count("ingest_events") == 2
+
+
+def test_the_loader_thread_looks_back_the_whole_window_first_and_once_a_sweep_period(
+    stack: Stack,
+) -> None:
+    from core import loader
+
+    ingest(_request(_photos(1, seed=33)[0]), stack.ctx)
+    thread = LoaderThread(stack.ctx, interval=60)  # its steps run here, the thread never starts
+    _land_late(stack, timedelta(minutes=3))
+    thread._load()  # the first load: the whole window
+    assert stack.count("ingest_events") == 2
+    _land_late(stack, timedelta(minutes=4))
+    _land_late(stack, timedelta(seconds=5))
+    thread._load()  # the recent look-back: only the fact a moment late
+    assert stack.count("ingest_events") == 3
+    assert thread._swept is not None
+    thread._swept -= loader.SWEEP_SECONDS
+    thread._load()
+    assert stack.count("ingest_events") == 4
+
+
 @pytest.mark.parametrize(
     "garbage",
     [

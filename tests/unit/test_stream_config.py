@@ -100,6 +100,16 @@ def test_consumer_commits_by_hand_and_extra_properties_win() -> None:
     assert (config["session.timeout.ms"], config["fetch.wait.max.ms"]) == (6000, 20)
 
 
+def test_consumer_fetches_ahead_a_batch_per_partition_and_a_bounded_number_of_bytes() -> None:
+    settings = load_settings(kafka_batch_size=40, kafka_prefetch_bytes=8 * 2**20)
+    config = consumer_config(settings, "g1")
+    assert config["queued.min.messages"] == 40
+    assert config["queued.max.messages.kbytes"] == 8192
+    assert config["fetch.queue.backoff.ms"] <= 100  # refilled at once, not a second later
+    default = consumer_config(load_settings(), "g1")
+    assert default["queued.max.messages.kbytes"] * 1024 < 64 * 2**20  # librdkafka's 64 MiB
+
+
 def test_producer_waits_for_every_replica_and_never_duplicates() -> None:
     config = producer_config(load_settings())
     assert config["acks"] == "all"

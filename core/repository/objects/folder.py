@@ -244,10 +244,10 @@ class FolderStore:
     ) -> list[tuple[str, int]]:
         validate_prefix(prefix)
         after = start_after or ""
-        found: list[tuple[str, int]] = []
+        keys: list[str] = []
         top = self.root / prefix.rstrip("/") if prefix.endswith("/") else self.root
         if not top.is_dir():
-            return found
+            return []
         for dirpath, dirnames, filenames in os.walk(top):
             relative = Path(dirpath).relative_to(self.root).as_posix()
             base = "" if relative == "." else relative + "/"
@@ -261,10 +261,14 @@ class FolderStore:
                 key = base + name
                 if name.startswith(".") or not key.startswith(prefix) or key <= after:
                     continue
-                with contextlib.suppress(FileNotFoundError):
-                    found.append((key, (Path(dirpath) / name).stat().st_size))
-        found.sort()
-        return found[:limit] if limit is not None else found
+                keys.append(key)
+        keys.sort()
+        # Sizes of the keys returned only: a folder of facts holds tens of thousands.
+        found: list[tuple[str, int]] = []
+        for key in keys[:limit] if limit is not None else keys:
+            with contextlib.suppress(FileNotFoundError):
+                found.append((key, (self.root / key).stat().st_size))
+        return found
 
     def location(self, key: str) -> str:
         return self._path(key).as_uri()
