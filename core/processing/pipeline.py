@@ -1,4 +1,5 @@
-"""The pipeline: bytes in, renditions and metadata out. Pure: no I/O, no mutable globals."""
+"""The pipeline: bytes in, renditions and metadata out. Pure (no I/O, no mutable globals) but
+for the capture of libtiff's fd 2 messages around a compressed TIFF's decode."""
 
 from __future__ import annotations
 
