@@ -6,8 +6,12 @@ from the parent from spawn to answer, median of repeated runs, contenders interl
 round so that machine noise hits all alike. The child also reports which modules it imported:
 the upload path must not import confluent_kafka, the stream path must not import FastAPI.
 Target: each cold path <= 1.3x its floor (nothing imported that the path does not use, no
-heavy work at import time). Runs on the embedded defaults (SQLite, a local folder) in a
-temporary directory.
+heavy work at import time). The child looks like Lambda (its markers, the X-Ray trace header),
+so the Lambda-only path runs: the Powertools Logger, EMF metrics and the Tracer with the X-Ray
+SDK, whose subsegments go by UDP to a daemon address nobody listens on. The floor includes
+those Powertools modules; a bare floor without them, measured in the same rounds, shows what
+Powertools and X-Ray cost. Runs on the embedded defaults (SQLite, a local folder) in a
+temporary directory: no AWS call.
 """
 
 from __future__ import annotations
@@ -80,6 +84,19 @@ class LambdaPath:
     floor: tuple[str, ...]
     forbidden: tuple[str, ...]
 
+    @property
+    def powertools_floor(self) -> tuple[str, ...]:
+        return (*self.floor, *POWERTOOLS)
+
+
+# What the Lambda path imports of Powertools and X-Ray: the Logger (logs.configure), the EMF
+# provider (metrics.flush), the Tracer and the X-Ray SDK it loads (traces.span).
+POWERTOOLS = (
+    "aws_lambda_powertools.logging",
+    "aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch",
+    "aws_lambda_powertools.tracing",
+    "aws_xray_sdk.core",
+)
 
 # The floors: the libraries each issue names for its path, plus pydantic-settings, the settings
 # class both paths read before anything else.
@@ -124,13 +141,34 @@ class ChildRun:
     modules: list[str]
 
 
-def child_environment() -> dict[str, str]:
-    """The parent's environment without imgpipe settings or Lambda markers: embedded defaults."""
+def child_environment(cwd: Path) -> dict[str, str]:
+    """A Lambda container's environment, as far as imgpipe and Powertools read it, on the
+    embedded defaults: none of the parent's imgpipe settings, AWS keys or X-Ray settings."""
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("IMGPIPE_", "AWS_LAMBDA_", "AWS_EXECUTION_ENV"))
+        if not key.startswith(("IMGPIPE_", "AWS_", "_X_AMZN", "LAMBDA_", "POWERTOOLS_"))
     }
+    env.update(
+        {
+            "AWS_LAMBDA_FUNCTION_NAME": "imgpipe-coldstart",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1769",
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",
+            "AWS_REGION": "us-east-1",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "LAMBDA_TASK_ROOT": str(cwd),  # the X-Ray SDK's test for "on Lambda"
+            # A sampled trace, as Lambda sets with Tracing: Active; no daemon listens, and a
+            # missing context is logged rather than raised.
+            "_X_AMZN_TRACE_ID": "Root=1-5759e988-bd862e3fe1be46a994272793;"
+            "Parent=53995c3f42cd8ad8;Sampled=1",
+            "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+            "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
+            # The template sets no POWERTOOLS_* variable (the code names the service itself);
+            # an API on Lambda must authenticate: the gateway's authoriser names the customer.
+            "IMGPIPE_AUTH": "gateway",
+        }
+    )
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     return env
 
@@ -143,7 +181,7 @@ def run_child(mode: str, target: str, event: dict[str, Any] | None, cwd: Path) -
     command = [sys.executable, "-c", CHILD, mode, target, str(event_path)]
     started = time.perf_counter()
     done = subprocess.run(
-        command, cwd=cwd, env=child_environment(), capture_output=True, text=True, check=False
+        command, cwd=cwd, env=child_environment(cwd), capture_output=True, text=True, check=False
     )
     wall_ms = (time.perf_counter() - started) * 1000
     if done.returncode != 0:
@@ -206,6 +244,7 @@ def http_api_event(
             "requestId": f"req-{int(now * 1000)}",
             "routeKey": "ANY /{proxy+}",
             "stage": "$default",
+            "authorizer": {"lambda": {"customer_id": "coldstart"}},
             "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
             "timeEpoch": int(now * 1000),
         },
@@ -271,25 +310,28 @@ def measure(rounds: int = ROUNDS) -> dict[str, Any]:
         for folder in folders.values():
             folder.mkdir()
         timings: dict[str, dict[str, list[ChildRun]]] = {
-            path.image: {"cold": [], "floor": []} for path in PATHS
+            path.image: {"cold": [], "floor": [], "bare": []} for path in PATHS
         }
         # Round 0 warms the disk cache and creates the embedded database: not counted.
         for round_number in range(rounds + 1):
             for path in PATHS:
                 folder = folders[path.image]
-                floor = run_child("floor", ",".join(path.floor), None, folder)
+                bare = run_child("floor", ",".join(path.floor), None, folder)
+                floor = run_child("floor", ",".join(path.powertools_floor), None, folder)
                 seed = round_number * len(PATHS) + PATHS.index(path)
                 cold = run_child("handler", path.handler, first_event(path, seed), folder)
                 if not answered(path, cold.answer):
                     raise RuntimeError(f"{path.image}: unexpected answer {cold.answer!r}")
                 if round_number:
                     timings[path.image]["floor"].append(floor)
+                    timings[path.image]["bare"].append(bare)
                     timings[path.image]["cold"].append(cold)
     for path in PATHS:
         cold_runs = timings[path.image]["cold"]
         floor_runs = timings[path.image]["floor"]
         cold_ms = median([run.wall_ms for run in cold_runs])
         floor_ms = median([run.wall_ms for run in floor_runs])
+        bare_ms = median([run.wall_ms for run in timings[path.image]["bare"]])
         imported = set(cold_runs[-1].modules)
         results[path.image] = {
             "handler": path.handler,
@@ -300,7 +342,10 @@ def measure(rounds: int = ROUNDS) -> dict[str, Any]:
             "cold_import_ms": round(median([run.import_ms for run in cold_runs]), 1),
             "cold_invoke_ms": round(median([run.invoke_ms for run in cold_runs]), 1),
             "floor_ms": round(floor_ms, 1),
-            "floor_modules": list(path.floor),
+            "floor_modules": list(path.powertools_floor),
+            "bare_floor_ms": round(bare_ms, 1),
+            "powertools_xray_import_ms": round(floor_ms - bare_ms, 1),
+            "traced": "aws_xray_sdk.core" in imported,
             "ratio": round(cold_ms / floor_ms, 3),
             "forbidden_imported": sorted(name for name in path.forbidden if name in imported),
             "runs": len(cold_runs),
@@ -324,6 +369,7 @@ def main() -> int:
                 result["cold_import_ms"],
                 result["cold_invoke_ms"],
                 result["floor_ms"],
+                result["bare_floor_ms"],
                 f"{result['ratio']:.2f}x",
                 ",".join(result["forbidden_imported"]) or "-",
                 "ok" if ok else "MISSED",
@@ -338,6 +384,7 @@ def main() -> int:
                 "import ms",
                 "invoke ms",
                 "floor ms",
+                "bare floor ms",
                 "cold/floor",
                 "forbidden",
                 f"<= {TARGET_RATIO}x",
@@ -348,9 +395,18 @@ def main() -> int:
         "coldstart",
         {
             "target_ratio": TARGET_RATIO,
-            "method": "median wall time of fresh interpreters, spawn to answer, interleaved",
+            "method": "median wall time of fresh interpreters, spawn to answer, interleaved; "
+            "Lambda-like environment (Powertools Logger, EMF, Tracer with X-Ray SDK on the "
+            "path); floor includes Powertools and X-Ray modules, bare floor does not",
             "versions": versions(
-                "fastapi", "mangum", "pillow", "sqlalchemy", "boto3", "confluent-kafka"
+                "fastapi",
+                "mangum",
+                "pillow",
+                "sqlalchemy",
+                "boto3",
+                "confluent-kafka",
+                "aws-lambda-powertools",
+                "aws-xray-sdk",
             ),
             "results": results,
             "passed": passed,

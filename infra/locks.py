@@ -1,7 +1,7 @@
 """Hashed lock files, compiled by uv from pyproject.toml's extras: `generate` and `check`.
 
 Each Lambda image installs the runtime dependencies plus the extras of its role (the upload
-image `api`, the stream image `stream`) and its drivers; the dev environment installs `dev`.
+image `api`, the stream image `stream`) its drivers and `tracing`; the dev environment installs `dev`.
 `generate` (`make lock`, needs PyPI) runs `uv pip compile pyproject.toml --extra ...
 --generate-hashes` for each; `check` (part of `make lint`, offline) fails when pyproject.toml
 and a lock disagree, so CI catches a dependency added to pyproject.toml but not locked.
@@ -44,12 +44,12 @@ class Lock:
 # The Lambda base image, public.ecr.aws/lambda/python:3.12, runs Amazon Linux 2023 (glibc 2.34).
 LAMBDA_PYTHON, LAMBDA_PLATFORM = "3.12", "x86_64-manylinux_2_34"
 IMAGES: dict[str, Lock] = {
-    "upload-api": Lock(("api", "redshift", "heif"), LAMBDA_PYTHON, LAMBDA_PLATFORM),
+    "upload-api": Lock(("api", "redshift", "heif", "tracing"), LAMBDA_PYTHON, LAMBDA_PLATFORM),
     "stream-worker": Lock(
-        ("stream", "redshift", "heif", "msk-iam"), LAMBDA_PYTHON, LAMBDA_PLATFORM
+        ("stream", "redshift", "heif", "msk-iam", "tracing"), LAMBDA_PYTHON, LAMBDA_PLATFORM
     ),
-    # The loader needs the core alone, and the Redshift driver.
-    "loader": Lock(("redshift",), LAMBDA_PYTHON, LAMBDA_PLATFORM),
+    # The loader needs the core alone, the Redshift driver, and the X-Ray SDK (Tracing: Active).
+    "loader": Lock(("redshift", "tracing"), LAMBDA_PYTHON, LAMBDA_PLATFORM),
 }
 # The oldest Python imgpipe supports, so that the lock installs on every supported one.
 LOCKS: dict[str, Lock] = {**IMAGES, "dev": Lock(("dev",), "3.11", None)}

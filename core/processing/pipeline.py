@@ -1,4 +1,5 @@
-"""The pipeline: bytes in, renditions and metadata out. Pure: no I/O, no mutable globals."""
+"""The pipeline: bytes in, renditions and metadata out. Pure (no I/O, no mutable globals) but
+for the capture of libtiff's fd 2 messages around a compressed TIFF's decode."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from core.processing.containers import layout
 from core.processing.decode import decoding, open_image
 from core.processing.encode import Carried, encode
 from core.processing.hashes import content_hash, perceptual_hash
+from core.processing.libtiff import libtiff_messages
 from core.processing.metadata import Exif, kept_exif, read_exif, removed_metadata
 from core.processing.placeholder import placeholder
 from core.processing.policy import ProcessingPolicy, RenditionSpec
@@ -107,7 +109,8 @@ def _decode(data: bytes, fmt: str, policy: ProcessingPolicy) -> tuple[Image.Imag
             # The whole file fed to the decoder at once: in Pillow's 64 KiB reads each pass
             # copies what the decoder left over, ~2% of a 12 MP decode for nothing.
             image.decodermaxblock = max(image.decodermaxblock, len(data))
-        image.load()
+        with libtiff_messages(image, f"{fmt} data"):
+            image.load()
         exif = read_exif(image)
         if exif.orientation not in ORIENTATION:
             exif = replace(exif, orientation=1)
