@@ -1,7 +1,8 @@
 """Hashed lock files, compiled by uv from pyproject.toml's extras: `generate` and `check`.
 
 Each Lambda image installs the runtime dependencies plus the extras of its role (the upload
-image `api`, the stream image `stream`) its drivers and `tracing`; the dev environment installs `dev`.
+image `api`, the stream image `stream`), its drivers and `tracing`; the dev environment
+installs `dev`.
 `generate` (`make lock`, needs PyPI) runs `uv pip compile pyproject.toml --extra ...
 --generate-hashes` for each; `check` (part of `make lint`, offline) fails when pyproject.toml
 and a lock disagree, so CI catches a dependency added to pyproject.toml but not locked.
