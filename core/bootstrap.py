@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
 from core.config import Settings, get_settings
+from core.telemetry.traces import carry
 
 if TYPE_CHECKING:
     from core.ports import Warehouse
@@ -39,8 +40,9 @@ class Context:
         if len(items) < 2 or self.settings.ingest_workers < 2:
             return [fn(item) for item in items]
         scope = contextvars.copy_context()  # log correlation fields follow into the threads
+        traced = carry(fn)  # and the X-Ray segment, so that the threads' subsegments are sent
         pool = self._pool("ingest", self.settings.ingest_workers)
-        return list(pool.map(lambda item: scope.copy().run(fn, item), items))
+        return list(pool.map(lambda item: scope.copy().run(traced, item), items))
 
     def io_map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
         """fn over items that wait on I/O, in threads of their own: safe to call from an

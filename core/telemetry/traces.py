@@ -6,12 +6,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 from core.config import running_on_lambda
 
 log = logging.getLogger("imgpipe.traces")
+T = TypeVar("T")
+R = TypeVar("R")
 _tracer: Any = None
 _resolved = False
 
@@ -54,3 +56,25 @@ def span(name: str) -> Iterator[None]:
         manager.__exit__(type(error), error, error.__traceback__)
         raise
     manager.__exit__(None, None, None)
+
+
+def carry(fn: Callable[[T], R]) -> Callable[[T], R]:
+    """fn, to be run in another thread inside the caller's segment. X-Ray keeps its context per
+    thread: in a worker, a subsegment would hang off a segment of that thread's own, which is
+    never sent, and be lost."""
+    tracer = _get()
+    if tracer is None:
+        return fn
+    try:
+        entity = tracer.provider.get_trace_entity()
+    except Exception as error:  # a tracing fault must never fail an ingest
+        log.debug("no trace entity to carry: %r", error)
+        return fn
+    if entity is None:
+        return fn
+
+    def run(item: T) -> R:
+        tracer.provider.set_trace_entity(entity)
+        return fn(item)
+
+    return run

@@ -72,7 +72,7 @@ def test_on_lambda_each_step_is_a_subsegment_sent_to_the_xray_daemon(tmp_path: P
             IMGPIPE_DATABASE_URL=f"sqlite:///{tmp_path}/warehouse.db",
             IMGPIPE_STORAGE_URL=f"file://{tmp_path}/objects",
             IMGPIPE_API_KEYS=",".join(key_pairs()),
-            IMGPIPE_INGEST_WORKERS="1",
+            IMGPIPE_INGEST_WORKERS="2",  # the photo and the PDF in two threads
             PYTHONPATH=str(Path(__file__).resolve().parents[2]),
         )
         done = subprocess.run(
