@@ -9,41 +9,22 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from core import erasure, facts, layout
 from core.bootstrap import Context
-from core.config import Settings, load_settings
 from core.errors import NotFound, TransientError
 from core.ingest import ingest
 from core.loader import load_once
 from core.models import Manifest
 from tests.integration.test_erasure_loader import rows_of_image
-from tests.integration.test_loader import THUMB_ONLY, Stack, _photos, _request, _stack
+from tests.integration.test_loader import Stack, _photos, _request
+from tests.integration.test_loader import stack as stack  # noqa: PLC0414 - the fixture, shared
 
 ROUNDS = 6
-
-
-@pytest.fixture(params=["folder+sqlite", "s3+postgresql"])
-def race_stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stack]:
-    if request.param == "folder+sqlite":
-        settings = load_settings(
-            storage_url=f"file://{tmp_path / 'objects'}",
-            database_url=f"sqlite:///{tmp_path / 'warehouse.db'}",
-            renditions=THUMB_ONLY,
-        )
-    else:
-        make_settings: Callable[..., Settings] = request.getfixturevalue("make_settings")
-        settings = make_settings(
-            database_url=request.getfixturevalue("postgres_url"), renditions=THUMB_ONLY
-        )
-    built = _stack(settings)
-    yield built
-    built.ctx.warehouse.engine.dispose()  # type: ignore[attr-defined]
 
 
 def state_of(ctx: Context, image_id: uuid.UUID) -> str:
@@ -100,11 +81,11 @@ def race(ctx: Context, photo: bytes, image_id: uuid.UUID, erasure_first: bool) -
 
 @pytest.mark.parametrize("one_process", [True, False], ids=["shared-lock", "marker-only"])
 def test_an_erasure_racing_an_ingest_of_the_same_image_ends_fully_there_or_fully_gone(
-    race_stack: Stack, one_process: bool, monkeypatch: pytest.MonkeyPatch
+    stack: Stack, one_process: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if not one_process:
         monkeypatch.setattr(erasure, "IMAGE_LOCKS", type(erasure.IMAGE_LOCKS)())
-    ctx = race_stack.ctx
+    ctx = stack.ctx
     outcomes: dict[str, int] = {}
     for round_number, photo in enumerate(_photos(ROUNDS, seed=80)):
         image_id = ingest(_request(photo), ctx).image_id
@@ -114,7 +95,7 @@ def test_an_erasure_racing_an_ingest_of_the_same_image_ends_fully_there_or_fully
         state = state_of(ctx, image_id)
         outcomes[state] = outcomes.get(state, 0) + 1
         load_once(ctx)
-        in_warehouse = rows_of_image(race_stack, "images", str(image_id))
+        in_warehouse = rows_of_image(stack, "images", str(image_id))
         assert in_warehouse == (1 if state == "there" else 0), (state, in_warehouse)
         if state == "there":  # the next round starts from a clean slate
             erasure.erase_image(image_id, "acme", ctx)

@@ -5,6 +5,7 @@ to private, loopback or link-local addresses are refused by default."""
 from __future__ import annotations
 
 import re
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -38,9 +39,11 @@ def documented_verify() -> Callable[..., bool]:
 
 
 class Receiver:
-    """An HTTP server that records each POST and answers the next status of `answers`."""
+    """An HTTP(S) server that records each POST and answers the next status of `answers`."""
 
-    def __init__(self, port: int, answers: list[int] | None = None) -> None:
+    def __init__(
+        self, port: int, answers: list[int] | None = None, tls: ssl.SSLContext | None = None
+    ) -> None:
         self.port = port
         self.answers = list(answers or [])
         self.requests: list[tuple[dict[str, str], bytes]] = []
@@ -59,6 +62,8 @@ class Receiver:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        if tls is not None:  # https: the handshake is made on accept
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 

@@ -6,11 +6,8 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import ssl
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 from cryptography import x509
@@ -21,7 +18,8 @@ from cryptography.x509.oid import NameOID
 from core.errors import TransientError
 from core.events.cloudevents import Event, events_of
 from core.events.webhooks import WebhookSink
-from tests.integration.test_webhooks import SECRET, documented_verify, event_row
+from tests.harness.proxy import free_port
+from tests.integration.test_webhooks import SECRET, Receiver, documented_verify, event_row
 
 [EVENT] = events_of([event_row("e-tls-1", "acme", "rejected")])
 
@@ -60,37 +58,15 @@ def certificate(folder: Path, name: str) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-class TLSReceiver:
-    """An https server on 127.0.0.1 that records each POST and the SNI name it was asked for."""
+class TLSReceiver(Receiver):
+    """The webhook receiver over https, recording the SNI name each client asked for."""
 
     def __init__(self, cert: Path, key: Path) -> None:
-        self.requests: list[tuple[dict[str, str], bytes]] = []
         self.server_names: list[str | None] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.requests.append((dict(self.headers.items()), body))
-                self.send_response(204)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *_: Any) -> None:
-                pass
-
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(cert, key)
-        context.sni_callback = lambda _sock, name, _ctx: receiver.server_names.append(name)
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        context.sni_callback = lambda _sock, name, _ctx: self.server_names.append(name)
+        super().__init__(free_port(), tls=context)
 
 
 @pytest.fixture
