@@ -6,9 +6,8 @@ records, dead letters, direct uploads and their records that name it, and the im
 the fact log (image and rendition rows dropped; events kept for the statistics, their image id
 and duplicate link cleared). Then one `erasure` fact is appended: the loader applies it (the
 warehouse's image and rendition rows go, events lose their link) and the publisher announces it
-as image.deleted. That fact names the image id (never its sha256 or metadata) for as long as the
-fact log keeps facts (IMGPIPE_FACTS_EXPIRE_DAYS): it is what makes a replay of the log, or a
-fact that landed late, end with the image erased again.
+as image.deleted. That fact names the image id (never its sha256 or metadata) until it is
+spent: loaded, announced, past the settle window; then core.erasure_seal deletes it.
 
 Against a concurrent ingest of the same image the rule is: an erasure marker is written first
 (`erasing/{sha256(image id)}.json`, holding the manifest until the erasure completes); while it
@@ -32,10 +31,11 @@ from typing import TYPE_CHECKING, Any, Final
 from core import facts, layout
 from core.duplicates import MAX_GENERATIONS
 from core.erasure_scan import FactRewrite, Traces, delete_naming, owner_in, rewrite_facts
+from core.erasure_seal import note_unsealed
 from core.errors import NotFound
 from core.ingest import IMAGE_LOCKS, stored_manifest
 from core.layout import RECORD_CACHE_CONTROL
-from core.models import Manifest, utcnow
+from core.models import Manifest, moment, utcnow
 
 if TYPE_CHECKING:
     from core.bootstrap import Context
@@ -89,9 +89,10 @@ class Receipt:
             },
             {
                 "what": "erasure_fact",
-                "when": "fact log expiry",
-                "detail": f"{self.erasure_fact} (image id only) is kept while the fact log "
-                "keeps facts, so that a replay erases the image again",
+                "when": "a full load after the settle window",
+                "detail": f"{self.erasure_fact} names the image id alone (no sha256, no "
+                "metadata) until the warehouse has loaded it and every event sink has announced "
+                "it; then it is deleted (core/erasure_seal.py)",
             },
         ]
 
@@ -128,7 +129,7 @@ def erase_image(image_id: uuid.UUID, customer_id: str | None, ctx: Context) -> R
             erasure_id=str(marker.get("erasure_id") or layout.new_ulid()),
             image_id=str(image_id),
             customer_id=manifest.customer_id,
-            requested_at=_moment(marker.get("requested_at")) or utcnow(),
+            requested_at=moment(marker.get("requested_at")) or utcnow(),
         )
         marker_body = json.dumps(
             {
@@ -153,6 +154,7 @@ def erase_image(image_id: uuid.UUID, customer_id: str | None, ctx: Context) -> R
                 log.warning("image %s was stored again during its erasure: erasing again", image_id)
                 scan_from = _scan_start(manifest, ctx)
         receipt.erasure_fact = _append_erasure_fact(objects, receipt)
+        note_unsealed(objects, receipt.erasure_id, receipt.erasure_fact)
         # Facts of an ingest that found the image just before the erasure, written since.
         late = _fact_start(receipt.requested_at, ctx)
         receipt.facts.add(rewrite_facts(objects, layout.FACTS, traces, late))
@@ -267,10 +269,3 @@ def _scan_start(manifest: Manifest, ctx: Context) -> str:
 def _fact_start(at: datetime, ctx: Context) -> str:
     since = at - timedelta(seconds=ctx.settings.load_settle_seconds)
     return layout.fact_key(layout.ulid_floor(since))
-
-
-def _moment(text: Any) -> datetime | None:
-    try:
-        return datetime.fromisoformat(text) if isinstance(text, str) else None
-    except ValueError:
-        return None

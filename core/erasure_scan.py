@@ -40,7 +40,9 @@ class Traces:
 
     @property
     def needles(self) -> tuple[bytes, ...]:
-        return (self.image_id.encode(), self.sha256.encode(), self.sha256.upper().encode())
+        # Sealing an erasure knows the id alone (its fact never held the sha256).
+        found = (self.image_id, self.sha256, self.sha256.upper())
+        return tuple(text.encode() for text in found if text)
 
     def found_in(self, data: bytes, depth: int = 0) -> bool:
         """Whether `data` names the image: the id or sha256 in its text, its bytes being the
@@ -48,7 +50,7 @@ class Traces:
         Kafka values as base64)."""
         if any(needle in data for needle in self.needles):
             return True
-        if hashlib.sha256(data).hexdigest() == self.sha256:
+        if self.sha256 and hashlib.sha256(data).hexdigest() == self.sha256:
             return True
         if depth >= 3 or len(data) > MAX_RECORD_BYTES:
             return False
@@ -138,13 +140,19 @@ class FactRewrite:
 
 
 def rewrite_facts(
-    objects: ObjectStore, prefix: str, traces: Traces, start_after: str | None = None
+    objects: ObjectStore,
+    prefix: str,
+    traces: Traces,
+    start_after: str | None = None,
+    until: str | None = None,
 ) -> FactRewrite:
-    """Rewrite every fact object from `start_after` on that names the image: its image and
-    rendition rows dropped, its events kept without image id or duplicate link. Erasure rows
-    are kept: they are what the loader applies, and what a replay applies again."""
+    """Rewrite every fact object from `start_after` on (up to `until`) that names the image:
+    its image and rendition rows dropped, its events kept without image id or duplicate link.
+    Erasure rows are kept: they are what the loader applies, and what a replay applies again."""
     total = FactRewrite()
     for key, _size in objects.scan(prefix, start_after=start_after):
+        if until is not None and key > until:
+            break
         total.add(rewrite_one(objects, key, traces))
     return total
 

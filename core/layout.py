@@ -20,7 +20,10 @@ FACTS: Final = "facts/"  # the fact log: rows waiting for (and kept after) loadi
 FACTS_REJECTED: Final = "facts-rejected/"  # fact objects the loader could not parse
 LOADS: Final = "loads/"  # COPY manifests of warehouse loads
 EVENTS: Final = "events/"  # the event publisher's cursors, one per sink
+EVENT_CURSORS: Final = f"{EVENTS}cursors/"
 ERASING: Final = "erasing/"  # markers of erasures under way: no new manifest meanwhile
+# Erasure facts not yet sealed: each the last stored thing naming its image, until sealed.
+ERASURE_FACTS: Final = f"{ERASING}facts/"
 
 # Renditions never change once written (their key holds the image id); a manifest may be
 # rewritten (erasure, repair), so caches revalidate it; records answer one caller only.
@@ -73,6 +76,12 @@ def erasing_key(image_id: uuid.UUID | str) -> str:
     return f"{ERASING}{hashlib.sha256(str(image_id).encode()).hexdigest()}.json"
 
 
+def erasure_fact_record_key(fact_key: str) -> str:
+    """The record of an erasure fact that still names its image (see core.erasure_seal); by
+    the fact's ULID, as an erasure finished on a retry may have appended two."""
+    return f"{ERASURE_FACTS}{fact_key.rsplit('/', 1)[-1].split('.', 1)[0]}.json"
+
+
 def dead_letter_key(topic: str, partition: int, offset: int) -> str:
     # From the record's coordinates: a retried batch overwrites its letter, never adds one.
     return f"{DEAD_LETTERS}{topic}/{partition}/{offset}.json"
@@ -82,6 +91,11 @@ def fact_key(fact_id: str, at: datetime | None = None) -> str:
     """`facts/YYYY/MM/DD/HH/{ulid}.ndjson.gz`: listed in key order, facts come oldest first."""
     at = (at or ulid_time(fact_id)).astimezone(UTC)
     return f"{FACTS}{at:%Y/%m/%d/%H}/{fact_id}.ndjson.gz"
+
+
+def fact_written_at(key: str) -> datetime:
+    """When a fact object was written, by its ULID (ValueError for a key ingest did not name)."""
+    return ulid_time(key.rsplit("/", 1)[-1].split(".", 1)[0])
 
 
 def fact_prefix_at(at: datetime) -> str:
@@ -100,7 +114,7 @@ def load_manifest_key(load_id: str) -> str:
 def event_cursor_key(sink: str) -> str:
     """Where a sink's cursor is kept; the name is hashed, as it may hold a customer id."""
     digest = hashlib.sha256(sink.encode()).hexdigest()[:32]
-    return f"{EVENTS}cursors/{digest}.json"
+    return f"{EVENT_CURSORS}{digest}.json"
 
 
 def default_cache_control(key: str) -> str | None:

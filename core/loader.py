@@ -12,11 +12,12 @@ import json
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from core import facts, layout
+from core.erasure_seal import seal_erasures
 from core.errors import ConfigError, NotFound
 from core.models import utcnow
 from core.periodic import Periodic
@@ -60,6 +61,7 @@ class LoadReport:
     lag_seconds: float = 0.0  # age of the oldest fact still waiting; 0 when none
     seconds: float = 0.0
     last_key: str | None = None  # the newest fact object this load looked at
+    sealed: int = 0  # erasure facts spent and deleted after the load (core.erasure_seal)
 
     @property
     def rows_written(self) -> int:
@@ -76,6 +78,7 @@ class LoadReport:
             "pending": self.pending,
             "lag_seconds": round(self.lag_seconds, 3),
             "seconds": round(self.seconds, 3),
+            "sealed": self.sealed,
         }
 
 
@@ -85,10 +88,12 @@ def load_once(
     """One bounded load. With `replay_after` (a fact key or prefix), the fact objects after it
     are loaded again whether or not the ledger has them: rows already present stay single.
     `look_back`: seconds before the newest loaded fact to look for late ones (at most, and by
-    default, load_settle_seconds)."""
+    default, load_settle_seconds). A full load (neither) then seals spent erasures."""
     load_id = layout.new_ulid()
     with correlated(correlation_id=load_id, load_id=load_id):
         report = _load(ctx, load_id, replay_after, look_back)
+        if replay_after is None and look_back is None:
+            report = replace(report, sealed=seal_erasures(ctx).sealed)
     metrics.count("RowsLoaded", report.rows_written)
     metrics.count("FactsLoaded", report.files)
     metrics.count("LoaderLagSeconds", report.lag_seconds)

@@ -61,6 +61,14 @@ def image_id_for(customer_id: str, sha256: str) -> uuid.UUID:
     return uuid.uuid5(IMAGE_NAMESPACE, f"{customer_id}\x00{sha256}")
 
 
+def moment(text: Any) -> datetime | None:
+    """An ISO 8601 time as a stored record gives it; None when it is missing or not one."""
+    try:
+        return datetime.fromisoformat(text) if isinstance(text, str) else None
+    except ValueError:
+        return None
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

@@ -10,6 +10,7 @@ import gzip
 import json
 import os
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +21,17 @@ from fastapi.testclient import TestClient
 
 from core.bootstrap import Context, build_context
 from core.config import Settings
+from core.erasure_seal import SealReport, seal_erasures
 from core.errors import ErrorCode, TransientError
+from core.events.publisher import Publisher
+from core.loader import load_once
+from core.models import utcnow
 from services.stream_worker.deadletter import BucketDeadLetters, DeadLetter
 from services.stream_worker.records import KafkaRecord
 from services.upload_api.app import create_app
 from tests.api.test_uploads import send
 from tests.harness.app import headers_for, loaded
+from tests.integration.test_event_log import Collecting
 
 ACME = headers_for("acme")
 GLOBEX = headers_for("globex")
@@ -196,6 +202,39 @@ def test_erasing_an_image_leaves_no_trace_of_it_and_the_same_bytes_upload_again_
     assert post(client, CAMERA_EDITED).status_code == 200  # the picture's first is the new one
     assert rows(client, "SELECT image_id FROM images WHERE image_id = :i", i=image["id"])
     assert len(rows(client, "SELECT * FROM renditions WHERE image_id = :i", i=image["id"])) == 2
+
+
+def test_once_loaded_and_announced_the_erasure_fact_goes_and_nothing_names_the_image(
+    client: TestClient,
+) -> None:
+    image = post(client, CAMERA).json()
+    ctx = ctx_of(client)
+    sink = Collecting()
+    publisher = Publisher(ctx.objects, [sink], settle_seconds=ctx.settings.events_settle_seconds)
+    publisher.publish_once()  # the sink has a cursor from before the erasure
+    receipt = client.delete(f"/v1/images/{image['id']}", headers=ACME).json()
+    scheduled = {s["what"]: s for s in receipt["scheduled"]}
+    assert "deleted" in scheduled["erasure_fact"]["detail"]
+    settled = utcnow() + timedelta(seconds=ctx.settings.load_settle_seconds + 1)
+
+    assert seal_erasures(ctx, now=settled) == SealReport(sealed=0, waiting=1)  # not loaded
+    assert seal_erasures(ctx) == SealReport(sealed=0, waiting=1)  # not settled
+    loaded(client)
+    assert seal_erasures(ctx, now=settled) == SealReport(sealed=0, waiting=1)  # not announced
+    assert traces_of(client, image, CAMERA) == [f"erasure-fact:{receipt['erasure_fact']}"]
+    publisher.publish_once()
+    assert [e.type for e in sink.events][-1] == "com.imgpipe.image.deleted"
+
+    assert seal_erasures(ctx, now=settled) == SealReport(sealed=1, waiting=0)
+
+    assert traces_of(client, image, CAMERA) == []
+    assert not ctx.objects.keys("erasing/")
+    assert seal_erasures(ctx, now=settled) == SealReport()
+    replayed = load_once(ctx, replay_after="facts/")
+    assert replayed.files == 0
+    assert rows(client, "SELECT * FROM images WHERE image_id = :i", i=image["id"]) == []
+    assert client.get(f"/v1/images/{image['id']}", headers=ACME).status_code == 404
+    assert post(client, CAMERA).status_code == 201
 
 
 def test_a_picture_indexed_by_an_erased_image_is_claimed_anew(client: TestClient) -> None:

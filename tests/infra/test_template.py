@@ -235,7 +235,7 @@ def test_only_the_functions_that_read_or_load_the_warehouse_may_read_its_secret(
     assert readers == {"UploadRole", "LoaderRole"}
 
 
-def test_the_loader_runs_on_a_schedule_one_at_a_time_and_may_only_read_and_set_aside_facts(
+def test_the_loader_runs_on_a_schedule_one_at_a_time_and_may_only_read_set_aside_and_seal_facts(
     template: dict[str, Any], parameters: dict[str, Any]
 ) -> None:
     loader = template["Resources"]["LoaderFunction"]["Properties"]
@@ -252,9 +252,11 @@ def test_the_loader_runs_on_a_schedule_one_at_a_time_and_may_only_read_and_set_a
             for resource in as_list(resolve(statement["Resource"], parameters)):
                 granted.setdefault(action, set()).add(resource.rsplit(":::", 1)[-1])
     bucket = SAMPLE_BUCKET
-    assert granted["s3:GetObject"] == {f"{bucket}/facts/*", f"{bucket}/events/*"}
-    assert granted["s3:DeleteObject"] == {f"{bucket}/facts/*"}
+    erasures = f"{bucket}/erasing/facts/*"  # erasure facts to seal (core/erasure_seal.py)
+    assert granted["s3:GetObject"] == {f"{bucket}/facts/*", f"{bucket}/events/*", erasures}
+    assert granted["s3:DeleteObject"] == {f"{bucket}/facts/*", erasures}
     assert granted["s3:PutObject"] == {
+        f"{bucket}/facts/*",  # a late fact of an erased image, rewritten by the seal
         f"{bucket}/facts-rejected/*",
         f"{bucket}/loads/*",
         f"{bucket}/events/*",

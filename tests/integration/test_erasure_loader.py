@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from core import facts, layout
 from core.erasure import erase_image
+from core.erasure_seal import seal_erasures
 from core.events.publisher import Publisher
 from core.ingest import ingest, ingest_batch
 from core.loader import load_once
@@ -123,3 +124,31 @@ def test_the_publisher_announces_an_erasure_as_image_deleted_and_no_event_of_the
     assert deleted.type == "com.imgpipe.image.deleted"
     assert (deleted.id, deleted.subject) == (receipt.erasure_id, str(result.image_id))
     assert deleted.data.customer_id == "acme"
+
+
+def test_sealing_rewrites_a_late_fact_of_the_image_and_deletes_the_erasure_fact(
+    stack: Stack,
+) -> None:
+    photo, other = _photos(2, seed=80)
+    results = ingest_batch([_request(photo), _request(other)], stack.ctx)
+    image_id = str(results[0].image_id)
+    receipt = erase_image(results[0].image_id, "acme", stack.ctx)  # type: ignore[arg-type]
+    # A writer stalled across the whole erasure lands the image's facts after it.
+    late = layout.fact_key(layout.new_ulid(utcnow() + timedelta(seconds=1)))
+    stack.ctx.objects.put(late, facts.encode(facts.rows_of(results[:1])), facts.CONTENT_TYPE)
+    load_once(stack.ctx)
+    load_once(stack.ctx)  # the late fact, if listed after the erasure's
+    assert image_id in str(facts.decode(stack.ctx.objects.get(late)))
+    assert rows_of_image(stack, "images", image_id) == 0  # the warehouse's erasures hold it off
+
+    settled = utcnow() + timedelta(seconds=stack.ctx.settings.load_settle_seconds + 2)
+    sealed = seal_erasures(stack.ctx, now=settled)  # no event sink has a cursor here
+
+    assert sealed.sealed == 1
+    assert not stack.ctx.objects.exists(receipt.erasure_fact)
+    assert not any(image_id in str(row) for row in all_fact_rows(stack))
+    assert [row["kind"] for row in facts.decode(stack.ctx.objects.get(late))] == ["event"]
+    report = load_once(stack.ctx, replay_after="")  # the whole log again: it stays erased
+    assert report.rows.get("images", 0) == 0
+    assert rows_of_image(stack, "images", image_id) == 0
+    assert rows_of_image(stack, "images", str(results[1].image_id)) == 1

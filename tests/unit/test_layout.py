@@ -113,6 +113,11 @@ GOLDEN: list[tuple[Callable[..., str], tuple[Any, ...], str]] = [
         ("3f1e5a52-8a0c-5b8e-9d27-52c1f6d1a0b4",),
         "erasing/4d82fe644f5f50221c7b6d0ee13bdb02f9a1fb6c9e1b9510e460eb731219b371.json",
     ),
+    (
+        layout.erasure_fact_record_key,
+        ("facts/2024/08/01/07/01J5X3K6Q8ZC4V7N2B1M0PQRST.ndjson.gz",),
+        "erasing/facts/01J5X3K6Q8ZC4V7N2B1M0PQRST.json",
+    ),
 ]
 
 
