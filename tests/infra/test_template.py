@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from core import layout
 from infra.check import lint_expanded
 from tests.infra.template import (
     SAMPLE_BUCKET,
@@ -21,16 +22,10 @@ from tests.infra.template import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-OBJECT_PREFIXES = (
-    "renditions/",
-    "manifests/",
-    "uploads/",
-    "dead-letter/",
-    "idempotency/",
-    "facts/",
-    "facts-rejected/",
-    "loads/",
-    "events/",
+OBJECT_PREFIXES = tuple(
+    value
+    for name, value in vars(layout).items()
+    if name.isupper() and isinstance(value, str) and value.endswith("/")
 )
 
 
