@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -98,3 +101,21 @@ def running(
         yield process
     finally:
         stop(process)
+
+
+def python_child(
+    args: Sequence[str], *, env: Mapping[str, str], cwd: Path, timeout: float = 120
+) -> tuple[Any, str]:
+    """Run `python ARGS` to its end: the last line it printed, read as JSON, and its stderr.
+    A child that fails fails the test, with the end of its stderr."""
+    done = subprocess.run(
+        [sys.executable, *args],
+        cwd=cwd,
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    return json.loads(done.stdout.strip().splitlines()[-1]), done.stderr

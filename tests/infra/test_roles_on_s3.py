@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +22,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.harness.app import key_pairs
+from tests.harness.process import python_child
 from tests.harness.s3 import REGION
 from tests.infra.template import (
     SAMPLE_BUCKET,
@@ -76,18 +75,10 @@ def run_as(keys: dict[str, str], drill: str, env: dict[str, str]) -> dict[str, A
         "AWS_ACCESS_KEY_ID": keys["AccessKeyId"],
         "AWS_SECRET_ACCESS_KEY": keys["SecretAccessKey"],
     }
-    done = subprocess.run(
-        [sys.executable, "-m", "tests.infra.role_drill", drill],
-        cwd=ROOT,
-        env=child_env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
+    outcome, _log = python_child(
+        ["-m", "tests.infra.role_drill", drill], env=child_env, cwd=ROOT, timeout=180
     )
-    assert done.returncode == 0, done.stderr[-4000:]
-    outcome: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return outcome
+    return dict(outcome)
 
 
 def test_each_function_does_its_work_on_s3_with_its_roles_permissions_alone(

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.harness.app import ROOT
+from tests.harness.process import python_child
 from tests.harness.s3 import DUMMY_AWS_ENV, MakeSettings
 
 SOURCES = 40
@@ -67,16 +66,8 @@ def test_a_batch_of_large_s3_sources_holds_only_the_ones_it_processes(
         "ingest_workers": 2,
     }
     env = {**os.environ, **DUMMY_AWS_ENV, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run(
-        [sys.executable, "-c", _CHILD, json.dumps(values), source, str(SOURCES)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    )
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    args = ["-c", _CHILD, json.dumps(values), source, str(SOURCES)]
+    result, _log = python_child(args, env=env, cwd=tmp_path, timeout=300)
     assert result["codes"] == ["undecodable"]
     # All 40 at once would be 160 MiB; two workers hold two (and a read in flight).
     assert result["grew_mib"] < 60, result  # measured: ~120 MiB when decode read them all

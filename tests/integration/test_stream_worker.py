@@ -49,6 +49,7 @@ from tests.harness.kafka import (
     produce,
     read_topic,
 )
+from tests.harness.process import python_child
 from tests.harness.proxy import FaultProxy, free_port
 from tests.harness.s3 import MakeSettings
 
@@ -472,17 +473,7 @@ def test_lambda_module_imports_no_web_framework_and_runs_a_saved_event(
         "response = h.handler(json.load(open(sys.argv[1])), None)\n"
         "print(json.dumps({'web': loaded, 'response': response}))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script, str(event_file)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    answer, _log = python_child(["-c", script, str(event_file)], env=env, cwd=ROOT)
     assert answer == {"web": [], "response": {"batchItemFailures": []}}
     letter = tmp_path / "objects" / "dead-letter" / topic / "0" / f"{records[1].offset}.json"
     assert json.loads(letter.read_text())["error"]["code"] == "unsupported_format"
