@@ -48,6 +48,11 @@ RUN rm -rf services/upload_api services/loader
 
 FROM source AS source-loader
 RUN rm -rf services/upload_api services/stream_worker
+# Only the stream's Kafka client settings come back: the producer of a results topic uses them.
+COPY --from=source /src/services/stream_worker/__init__.py \
+    /src/services/stream_worker/kafka_config.py services/stream_worker/
+COPY --from=source /src/services/stream_worker/__pycache__/__init__.* \
+    /src/services/stream_worker/__pycache__/kafka_config.* services/stream_worker/__pycache__/
 
 # ---- final images: the Lambda base, the locked packages, the code; no pip cache, no compiler --
 # glibc's allocator: two arenas, and blocks of 8 MiB and more straight from mmap, so that the

@@ -49,8 +49,11 @@ IMAGES: dict[str, Lock] = {
     "stream-worker": Lock(
         ("stream", "redshift", "heif", "msk-iam", "tracing"), LAMBDA_PYTHON, LAMBDA_PLATFORM
     ),
-    # The loader needs the core alone, the Redshift driver, and the X-Ray SDK (Tracing: Active).
-    "loader": Lock(("redshift", "tracing"), LAMBDA_PYTHON, LAMBDA_PLATFORM),
+    # The loader needs the core alone, the Redshift driver, the X-Ray SDK (Tracing: Active),
+    # and a Kafka producer with MSK's IAM signer for an optional results topic.
+    "loader": Lock(
+        ("redshift", "tracing", "results-topic", "msk-iam"), LAMBDA_PYTHON, LAMBDA_PLATFORM
+    ),
 }
 # The oldest Python imgpipe supports, so that the lock installs on every supported one.
 LOCKS: dict[str, Lock] = {**IMAGES, "dev": Lock(("dev",), "3.11", None)}

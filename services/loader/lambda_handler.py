@@ -4,8 +4,8 @@ EventBridge Scheduler invokes it every minute (reserved concurrency 1, so loads 
 the warehouse's lock would make a second one wait anyway). Each invocation loads until nothing
 is waiting or the invocation's time is nearly up, and returns what it did. A warehouse that
 does not answer fails the invocation: the facts wait in S3 for the next one. When an event sink
-is configured (the template names its bus), the invocation first announces the new facts:
-events do not wait for the warehouse either.
+is configured (the template names its bus, and a results topic when given one), the
+invocation first announces the new facts: events do not wait for the warehouse either.
 
 This module is only the wiring: the Context is built once per container, at import.
 """
@@ -15,8 +15,9 @@ from __future__ import annotations
 from typing import Any
 
 from core.bootstrap import default_context
+from core.config import Settings
 from core.events.publisher import PublishReport, describe
-from core.events.runner import publisher_for
+from core.events.runner import KafkaConfig, publisher_for
 from core.loader import LoadReport, load_once
 from core.telemetry.logs import configure as configure_logging
 from services.invocation import instrumented
@@ -24,9 +25,20 @@ from services.invocation import instrumented
 # A load must finish before Lambda's timeout; one takes seconds, so stop with this much left.
 RESERVE_MS = 30_000
 
+
+def _results_topic_config(settings: Settings) -> KafkaConfig | None:
+    """The results topic's producer settings (MSK IAM on AWS), only when one is configured:
+    the Kafka client is imported for it alone."""
+    if not settings.events_kafka_topic:
+        return None
+    from services.stream_worker.kafka_config import client_config
+
+    return client_config
+
+
 _context = default_context()
 configure_logging(_context.settings.log_level)
-_publisher = publisher_for(_context)  # the loader image has no Kafka client: no results topic
+_publisher = publisher_for(_context, _results_topic_config(_context.settings))
 
 
 @instrumented

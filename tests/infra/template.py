@@ -34,10 +34,11 @@ def branches(value: Any) -> Iterator[Any]:
 def statements(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
     """(role name, statement) for every inline policy statement of every role."""
     for role_name, role in resources(template, "AWS::IAM::Role").items():
-        for policy in role["Properties"].get("Policies", []):
-            for entry in policy["PolicyDocument"]["Statement"]:
-                for statement in branches(entry):
-                    yield role_name, statement
+        for conditional in role["Properties"].get("Policies", []):
+            for policy in branches(conditional):
+                for entry in policy["PolicyDocument"]["Statement"]:
+                    for statement in branches(entry):
+                        yield role_name, statement
 
 
 def as_list(value: Any) -> list[Any]:

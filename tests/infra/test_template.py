@@ -156,7 +156,7 @@ def test_object_permissions_stay_within_the_bucket_prefixes(
 def test_kafka_permissions_name_only_the_cluster_its_topics_and_the_group(
     template: dict[str, Any], parameters: dict[str, Any]
 ) -> None:
-    parameters = {**parameters, "DeadLetterTopic": "images-dlq"}
+    parameters = {**parameters, "DeadLetterTopic": "images-dlq", "ResultsTopic": "results"}
     cluster = parameters["MskClusterArn"]
     assert cluster == "arn:aws:kafka:us-east-1:123456789012:cluster/images/0a1b2c3d-4e5f"
     expected = {
@@ -164,6 +164,7 @@ def test_kafka_permissions_name_only_the_cluster_its_topics_and_the_group(
         "arn:aws:kafka:us-east-1:123456789012:topic/images/0a1b2c3d-4e5f/images",
         "arn:aws:kafka:us-east-1:123456789012:topic/images/0a1b2c3d-4e5f/images-dlq",
         "arn:aws:kafka:us-east-1:123456789012:group/images/0a1b2c3d-4e5f/imgpipe",
+        "arn:aws:kafka:us-east-1:123456789012:topic/images/0a1b2c3d-4e5f/results",
     }
     granted: dict[str, set[str]] = {}
     for _, statement in statements(template):
@@ -172,9 +173,19 @@ def test_kafka_permissions_name_only_the_cluster_its_topics_and_the_group(
             for action in actions:
                 granted.setdefault(action, set()).add(resource)
     assert set().union(*granted.values()) == expected
-    assert granted["kafka-cluster:ReadData"] == {sorted(expected)[2]}  # the images topic only
-    assert granted["kafka-cluster:WriteData"] == {sorted(expected)[3]}  # the DLQ topic only
+    topic = "arn:aws:kafka:us-east-1:123456789012:topic/images/0a1b2c3d-4e5f/"
+    assert granted["kafka-cluster:ReadData"] == {f"{topic}images"}  # the images topic only
+    # The DLQ's producer (the stream's role) and the results topic's (the loader's).
+    assert granted["kafka-cluster:WriteData"] == {f"{topic}images-dlq", f"{topic}results"}
+    assert granted["kafka-cluster:WriteDataIdempotently"] == {cluster}
     assert granted["kafka-cluster:AlterGroup"] == {sorted(expected)[1]}  # the group only
+    loader_kafka = {
+        resource
+        for role, statement in statements(template)
+        if role == "LoaderRole" and any(a.startswith("kafka") for a in as_list(statement["Action"]))
+        for resource in as_list(resolve(statement["Resource"], parameters))
+    }
+    assert loader_kafka == {cluster, f"{topic}results"}
     for needed in (
         "Connect",
         "DescribeGroup",

@@ -273,16 +273,17 @@ def test_settings_name_the_sinks_and_a_served_app_publishes_beside_its_loader(
         served.close()
 
 
-def test_the_scheduled_loader_lambda_announces_to_the_bus_before_it_loads(
-    ctx: Context, bus: Bus, s3_endpoint: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def run_loader_lambda(
+    ctx: Context, s3_endpoint: str, monkeypatch: pytest.MonkeyPatch, **env: str
+) -> dict[str, Any]:
+    """The scheduled loader's handler, imported afresh in this process with `ctx`'s stores and
+    `env` as its settings, as Lambda would start it; its summary."""
     import importlib
     import sys
 
     import core.bootstrap
     from core.config import get_settings
 
-    upload_some(ctx)
     settings = ctx.settings
     for name, value in {
         "AWS_LAMBDA_FUNCTION_NAME": "imgpipe-loader",
@@ -290,8 +291,7 @@ def test_the_scheduled_loader_lambda_announces_to_the_bus_before_it_loads(
         "IMGPIPE_STORAGE_URL": settings.storage_url,
         "IMGPIPE_S3_ENDPOINT_URL": s3_endpoint,
         "IMGPIPE_AWS_REGION": REGION,
-        "IMGPIPE_EVENTS_BUS_NAME": bus.name,
-        "IMGPIPE_EVENTS_ENDPOINT_URL": s3_endpoint,
+        **env,
     }.items():
         monkeypatch.setenv(name, value)
     sys.modules.pop("services.loader.lambda_handler", None)
@@ -299,13 +299,57 @@ def test_the_scheduled_loader_lambda_announces_to_the_bus_before_it_loads(
     monkeypatch.setattr(core.bootstrap, "_default", None)
     try:
         loader = importlib.import_module("services.loader.lambda_handler")
-        summary = loader.handler({}, None)
+        summary: dict[str, Any] = loader.handler({}, None)
     finally:
         sys.modules.pop("services.loader.lambda_handler", None)
         get_settings.cache_clear()
+    return summary
+
+
+def test_the_scheduled_loader_lambda_announces_to_the_bus_before_it_loads(
+    ctx: Context, bus: Bus, s3_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    upload_some(ctx)
+    summary = run_loader_lambda(
+        ctx,
+        s3_endpoint,
+        monkeypatch,
+        IMGPIPE_EVENTS_BUS_NAME=bus.name,
+        IMGPIPE_EVENTS_ENDPOINT_URL=s3_endpoint,
+    )
     assert summary["events"] == {"events": {"eventbridge": 6}, "failed": [], "pending": False}
     assert summary["files"] == 6
     assert sorted(e["detail"]["id"] for e in bus.drain()) == sorted(ingest_events(ctx.objects))
+
+
+def test_the_scheduled_loader_lambda_announces_on_a_results_topic_too(
+    ctx: Context,
+    bus: Bus,
+    s3_endpoint: str,
+    monkeypatch: pytest.MonkeyPatch,
+    kafka_bootstrap: str,
+    new_topic: NewTopicFactory,
+) -> None:
+    upload_some(ctx)
+    stream_some(ctx, kafka_bootstrap, new_topic(partitions=1))
+    stored = ingest_events(ctx.objects)
+    results = new_topic(partitions=2)
+    summary = run_loader_lambda(
+        ctx,
+        s3_endpoint,
+        monkeypatch,
+        IMGPIPE_EVENTS_BUS_NAME=bus.name,
+        IMGPIPE_EVENTS_ENDPOINT_URL=s3_endpoint,
+        IMGPIPE_EVENTS_KAFKA_TOPIC=results,
+        IMGPIPE_KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap,
+    )
+    counts = {"eventbridge": len(stored), "kafka": len(stored)}
+    assert summary["events"] == {"events": counts, "failed": [], "pending": False}
+    from_topic = [
+        valid(kafka_event(m)) for m in results_until(kafka_bootstrap, results, set(stored))
+    ]
+    assert sorted(e.id for e in from_topic) == sorted(stored)
+    assert {e.id: e.data.status for e in from_topic} == stored
 
 
 def results_until(bootstrap: str, topic: str, expected: set[str], timeout: float = 90) -> list[Any]:
