@@ -157,10 +157,25 @@ def _waiting(
     settle = settings.load_settle_seconds
     seconds = settle if look_back is None else min(look_back, settle)
     since = _written_at(newest) - timedelta(seconds=seconds)
-    start = layout.fact_key(layout.ulid_floor(since))
-    loaded = warehouse.loaded_since(start)
-    listed = objects.scan(layout.FACTS, start_after=start, limit=len(loaded) + enough)
-    return [(key, size) for key, size in listed if key not in loaded]
+    return _not_loaded(objects, warehouse, layout.fact_key(layout.ulid_floor(since)), enough)
+
+
+def _not_loaded(
+    objects: ObjectStore, warehouse: FactWarehouse, start: str, enough: int
+) -> list[tuple[str, int]]:
+    """The first `enough` fact objects after `start` that the ledger lacks, a page of the
+    listing at a time: the settle window holds every fact of ten minutes, and holding all
+    their keys at once (listed and loaded) raised the process's memory for good."""
+    waiting: list[tuple[str, int]] = []
+    after = start
+    while len(waiting) < enough:
+        page = objects.scan(layout.FACTS, start_after=after, limit=enough)
+        loaded = warehouse.loaded_among([key for key, _ in page]) if page else set()
+        waiting += [(key, size) for key, size in page if key not in loaded]
+        if len(page) < enough:
+            break
+        after = page[-1][0]
+    return waiting[:enough]
 
 
 def _read(
@@ -266,6 +281,9 @@ class LoaderThread(Periodic):
         report = load_once(self.ctx, look_back=None if sweep else RECENT_SECONDS)
         if sweep:
             self._swept = now  # after the load: a failed one is tried again in full
+            from core.budget import give_back_memory  # here: the Lambda loader needs no Pillow
+
+            give_back_memory()  # the window's pages are freed; glibc would keep them
         self.last = report
         if self.on_report:
             self.on_report(report)

@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -177,13 +177,57 @@ def test_a_fact_object_that_lands_late_is_still_loaded(stack: Stack) -> None:
     assert result[0].status == "processed"
 
 
-def _land_late(stack: Stack, behind: timedelta) -> None:
+def _land_late(stack: Stack, behind: timedelta, seed: int | None = None) -> None:
     """A fact object written by a writer whose clock runs `behind`, after newer ones loaded."""
-    late = layout.fact_key(layout.new_ulid(utcnow() - behind))
-    ingest_batch([_request(_photos(1, seed=int(behind.total_seconds()))[0])], stack.ctx)
+    _land_at(stack, utcnow() - behind, int(behind.total_seconds()) if seed is None else seed)
+
+
+def _land_at(stack: Stack, at: datetime, seed: int) -> None:
+    late = layout.fact_key(layout.new_ulid(at))
+    ingest_batch([_request(_photos(1, seed=seed)[0])], stack.ctx)
     newest = stack.facts()[-1]
     stack.ctx.objects.put(late, stack.ctx.objects.get(newest), facts.CONTENT_TYPE)
     stack.ctx.objects.delete(newest)
+
+
+class _Measured:
+    """A store or warehouse as it is, noting the size of every listing or key set it answers."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.sizes: list[int] = []
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self.inner, name)
+        if not callable(value):
+            return value
+
+        def measured(*args: Any, **kwargs: Any) -> Any:
+            result = value(*args, **kwargs)
+            if isinstance(result, set) or name == "scan":
+                self.sizes.append(len(result))
+            return result
+
+        return measured
+
+
+def test_a_whole_window_look_back_holds_one_load_of_keys_at_a_time(stack: Stack) -> None:
+    for photo in _photos(8, seed=50):
+        ingest(_request(photo), stack.ctx)
+        time.sleep(0.003)  # milliseconds apart: a late fact can land between two
+    ctx = stack.with_settings(load_max_files=3)
+    while load_once(ctx).files:
+        pass
+    keys = stack.facts()
+    between = layout.ulid_time(keys[3].rsplit("/", 1)[-1][:26]) + timedelta(milliseconds=1)
+    _land_at(stack, between, seed=60)  # behind four loaded facts, ahead of four more
+
+    objects, warehouse = _Measured(ctx.objects), _Measured(ctx.warehouse)
+    report = load_once(Context(ctx.settings, objects, warehouse))
+    assert (report.files, stack.count("ingest_events")) == (1, 9)
+    # The window holds nine facts; a load's worth is three, and one more to know of the rest.
+    assert objects.sizes and max(objects.sizes) <= 4
+    assert warehouse.sizes and max(warehouse.sizes) <= 4
 
 
 def test_a_short_look_back_leaves_an_older_late_fact_to_a_whole_window_load(stack: Stack) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import heapq
 import hmac
 import json
 import mimetypes
@@ -17,7 +18,7 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -243,30 +244,14 @@ class FolderStore:
         self, prefix: str, *, start_after: str | None = None, limit: int | None = None
     ) -> list[tuple[str, int]]:
         validate_prefix(prefix)
-        after = start_after or ""
-        keys: list[str] = []
-        top = self.root / prefix.rstrip("/") if prefix.endswith("/") else self.root
+        top, base = (self.root / prefix, prefix) if prefix.endswith("/") else (self.root, "")
         if not top.is_dir():
             return []
-        for dirpath, dirnames, filenames in os.walk(top):
-            relative = Path(dirpath).relative_to(self.root).as_posix()
-            base = "" if relative == "." else relative + "/"
-            # Every key below a folder that sorts before start_after does too: skip it.
-            dirnames[:] = sorted(
-                d
-                for d in dirnames
-                if not d.startswith(".") and (base + d + "/") >= after[: len(base + d + "/")]
-            )
-            for name in filenames:
-                key = base + name
-                if name.startswith(".") or not key.startswith(prefix) or key <= after:
-                    continue
-                keys.append(key)
-        keys.sort()
-        # Sizes of the keys returned only: a folder of facts holds tens of thousands.
         found: list[tuple[str, int]] = []
-        for key in keys[:limit] if limit is not None else keys:
-            with contextlib.suppress(FileNotFoundError):
+        for key in _keys_in_order(top, base, prefix, start_after or "", limit):
+            if limit is not None and len(found) >= limit:
+                break
+            with contextlib.suppress(FileNotFoundError):  # removed since its folder was read
                 found.append((key, (self.root / key).stat().st_size))
         return found
 
@@ -348,3 +333,42 @@ def _read_key(path: Path) -> bytes:
     if len(key) < 32:
         raise ConfigError(f"signing key file {path} is shorter than 32 bytes; delete it")
     return key
+
+
+def _keys_in_order(
+    folder: Path, base: str, prefix: str, after: str, batch: int | None
+) -> Iterator[str]:
+    """The keys below `folder` (named `base`) that start with `prefix` and sort after `after`,
+    in key order, holding at most `batch` names of a folder at a time: an hour of facts is one
+    folder of tens of thousands, and a scan wants the first thousand after a key."""
+    cursor = ""  # the last entry of `folder` taken (a folder's name ends with "/")
+    while True:
+        entries = _entries(folder, base, prefix, after, cursor)
+        chosen = sorted(entries) if batch is None else heapq.nsmallest(batch, entries)
+        for name in chosen:
+            if name.endswith("/"):
+                yield from _keys_in_order(folder / name[:-1], base + name, prefix, after, batch)
+            else:
+                yield base + name
+        if batch is None or len(chosen) < batch:
+            return
+        cursor = chosen[-1]
+
+
+def _entries(folder: Path, base: str, prefix: str, after: str, cursor: str) -> Iterator[str]:
+    """The names in `folder` after `cursor` that may hold a key the scan wants. A folder sorts
+    as its name and "/": every key below it sorts where that name does among its neighbours."""
+    with os.scandir(folder) as found:
+        for entry in found:
+            if entry.name.startswith("."):
+                continue  # temp files and .meta sidecars
+            if entry.is_dir(follow_symlinks=False):
+                name = entry.name + "/"
+                path = base + name
+                wanted = path.startswith(prefix) or prefix.startswith(path)
+                if name > cursor and wanted and path >= after[: len(path)]:
+                    yield name
+            elif entry.name > cursor and not entry.is_dir():  # a link to a folder is neither
+                key = base + entry.name
+                if key > after and key.startswith(prefix):
+                    yield entry.name

@@ -96,11 +96,7 @@ class LoadSession:
         return self.dialect == "redshift"
 
     def already_loaded(self, keys: Sequence[str]) -> set[str]:
-        found: set[str] = set()
-        for chunk in sql._chunks(list(keys), sql.MAX_PARAMS):
-            query = sa.select(loaded_facts.c.fact_key).where(loaded_facts.c.fact_key.in_(chunk))
-            found.update(self._conn.execute(query).scalars())
-        return found
+        return _loaded_among(self._conn, keys)
 
     def _create_stage(self) -> None:
         if not self._staged:
@@ -166,6 +162,14 @@ class LoadSession:
             self._conn.exec_driver_sql(statement, params)
 
 
+def _loaded_among(conn: Connection, keys: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for chunk in sql._chunks(list(keys), sql.MAX_PARAMS):
+        query = sa.select(loaded_facts.c.fact_key).where(loaded_facts.c.fact_key.in_(chunk))
+        found.update(conn.execute(query).scalars())
+    return found
+
+
 class WarehouseLoader(Database):
     """The warehouse's one writer: the fact loader."""
 
@@ -180,11 +184,10 @@ class WarehouseLoader(Database):
             value = conn.execute(sa.select(sa.func.max(loaded_facts.c.fact_key))).scalar()
         return str(value) if value else None
 
-    def loaded_since(self, first_key: str) -> set[str]:
-        """The keys of loaded fact objects from `first_key` on."""
+    def loaded_among(self, keys: Sequence[str]) -> set[str]:
+        """Those of `keys` that are loaded fact objects."""
         with self._transaction("reading loaded facts") as conn:
-            query = sa.select(loaded_facts.c.fact_key).where(loaded_facts.c.fact_key >= first_key)
-            return set(conn.execute(query).scalars())
+            return _loaded_among(conn, keys)
 
     def loaded_among(self, keys: Sequence[str]) -> set[str]:
         """Which of `keys` name loaded fact objects."""
