@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from core import facts, layout
@@ -156,7 +156,7 @@ def _waiting(
         return objects.scan(layout.FACTS, limit=enough)
     settle = settings.load_settle_seconds
     seconds = settle if look_back is None else min(look_back, settle)
-    since = _written_at(newest) - timedelta(seconds=seconds)
+    since = layout.fact_written_at(newest) - timedelta(seconds=seconds)
     return _not_loaded(objects, warehouse, layout.fact_key(layout.ulid_floor(since)), enough)
 
 
@@ -239,13 +239,9 @@ def _copy_manifest(objects: ObjectStore, files: Sequence[FactFile], load_id: str
     return objects.location(key)
 
 
-def _written_at(key: str) -> datetime:
-    return layout.ulid_time(key.rsplit("/", 1)[-1].split(".", 1)[0])
-
-
 def _age(key: str) -> float:
     try:
-        return max(0.0, (utcnow() - _written_at(key)).total_seconds())
+        return max(0.0, (utcnow() - layout.fact_written_at(key)).total_seconds())
     except ValueError:
         return 0.0  # a key not named by ingest: its age is unknown, not infinite
 

@@ -189,14 +189,6 @@ class WarehouseLoader(Database):
         with self._transaction("reading loaded facts") as conn:
             return _loaded_among(conn, keys)
 
-    def loaded_among(self, keys: Sequence[str]) -> set[str]:
-        """Which of `keys` name loaded fact objects."""
-        if not keys:
-            return set()
-        with self._transaction("reading loaded facts") as conn:
-            query = sa.select(loaded_facts.c.fact_key).where(loaded_facts.c.fact_key.in_(keys))
-            return set(conn.execute(query).scalars())
-
     @contextlib.contextmanager
     def load_session(self) -> Iterator[LoadSession]:
         """One transaction with the loaders' lock: committed when the block ends, rolled back
