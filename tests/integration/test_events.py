@@ -274,10 +274,10 @@ def test_settings_name_the_sinks_and_a_served_app_publishes_beside_its_loader(
 
 
 def run_loader_lambda(
-    ctx: Context, s3_endpoint: str, monkeypatch: pytest.MonkeyPatch, **env: str
+    ctx: Context, bus: Bus, s3_endpoint: str, monkeypatch: pytest.MonkeyPatch, **env: str
 ) -> dict[str, Any]:
-    """The scheduled loader's handler, imported afresh in this process with `ctx`'s stores and
-    `env` as its settings, as Lambda would start it; its summary."""
+    """The scheduled loader's handler, imported afresh in this process with `ctx`'s stores,
+    `bus` and `env` as its settings, as Lambda would start it; its summary."""
     import importlib
     import sys
 
@@ -291,6 +291,8 @@ def run_loader_lambda(
         "IMGPIPE_STORAGE_URL": settings.storage_url,
         "IMGPIPE_S3_ENDPOINT_URL": s3_endpoint,
         "IMGPIPE_AWS_REGION": REGION,
+        "IMGPIPE_EVENTS_BUS_NAME": bus.name,
+        "IMGPIPE_EVENTS_ENDPOINT_URL": s3_endpoint,
         **env,
     }.items():
         monkeypatch.setenv(name, value)
@@ -310,13 +312,7 @@ def test_the_scheduled_loader_lambda_announces_to_the_bus_before_it_loads(
     ctx: Context, bus: Bus, s3_endpoint: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     upload_some(ctx)
-    summary = run_loader_lambda(
-        ctx,
-        s3_endpoint,
-        monkeypatch,
-        IMGPIPE_EVENTS_BUS_NAME=bus.name,
-        IMGPIPE_EVENTS_ENDPOINT_URL=s3_endpoint,
-    )
+    summary = run_loader_lambda(ctx, bus, s3_endpoint, monkeypatch)
     assert summary["events"] == {"events": {"eventbridge": 6}, "failed": [], "pending": False}
     assert summary["files"] == 6
     assert sorted(e["detail"]["id"] for e in bus.drain()) == sorted(ingest_events(ctx.objects))
@@ -336,10 +332,9 @@ def test_the_scheduled_loader_lambda_announces_on_a_results_topic_too(
     results = new_topic(partitions=2)
     summary = run_loader_lambda(
         ctx,
+        bus,
         s3_endpoint,
         monkeypatch,
-        IMGPIPE_EVENTS_BUS_NAME=bus.name,
-        IMGPIPE_EVENTS_ENDPOINT_URL=s3_endpoint,
         IMGPIPE_EVENTS_KAFKA_TOPIC=results,
         IMGPIPE_KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap,
     )
